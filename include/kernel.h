@@ -1,0 +1,58 @@
+/*
+ * kernel.h - the distance of DESIGN.md, and nothing about storage.
+ *
+ * A database fixes the grid length L and the kernel multiplier mult.  A
+ * series is linearly interpolated onto the grid t_i = i/L with periodic
+ * wrap-around (duplicate times are replaced by the mean of their values),
+ * then standardized (mean 0, population standard deviation 1).  For
+ * standardized x, y:
+ *     ccor_s(x, y) = (1/L) sum_i x[i] y[(i+s) mod L]
+ *     K(x, y)      = sum_s exp(mult * ccor_s(x, y))
+ *     kc(x, y)     = K(x, y) / sqrt(K(x, x) K(y, y))
+ *     d(x, y)      = sqrt(max(0, 2 (1 - kc(x, y))))
+ * K is kept as its logarithm (log-sum-exp) so no mult overflows.  A
+ * series' spectrum (its r2c FFT) and log K(x, x) are computed once and
+ * stored; a distance then costs one c2r FFT and L exponentials.
+ *
+ * A tsdb_kernel owns FFTW plans and work buffers: one per thread of use.
+ */
+#ifndef TSDB_KERNEL_H
+#define TSDB_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define TSDB_L_MIN 4u
+#define TSDB_L_MAX 65536u
+#define TSDB_MULT_MAX 1000.0
+
+typedef struct tsdb_kernel {
+	uint32_t L;
+	double mult;
+	void *priv; /* plans and buffers, owned */
+} tsdb_kernel;
+
+/* Checks TSDB_L_MIN <= L <= TSDB_L_MAX and 0 < mult <= TSDB_MULT_MAX. */
+int tsdb_kernel_init(tsdb_kernel *k, uint32_t L, double mult, tsdb_err *err);
+void tsdb_kernel_free(tsdb_kernel *k);
+
+/* Number of doubles in a spectrum: 2 * (L/2 + 1), interleaved re, im. */
+size_t tsdb_spectrum_doubles(uint32_t L);
+
+/* Interpolates the n points (t in [0,1), any order, duplicates allowed)
+ * onto the grid and standardizes: grid[L].  Fails (TSDB_E_INVALID_SERIES)
+ * when the result is constant. */
+int tsdb_kernel_grid(tsdb_kernel *k, const double *t, const double *v, size_t n,
+		     double *grid, tsdb_err *err);
+
+/* From a standardized grid series: its spectrum and log K(x, x). */
+void tsdb_kernel_prepare(tsdb_kernel *k, const double *grid, double *spectrum,
+			 double *log_self);
+
+/* d(x, y) from prepared spectra and log self-kernels. */
+double tsdb_kernel_distance(tsdb_kernel *k, const double *spec_x, double log_self_x,
+			    const double *spec_y, double log_self_y);
+
+#endif

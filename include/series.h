@@ -1,0 +1,76 @@
+/*
+ * series.h - a time series as a user gives it, and its parsers.
+ *
+ * A tsdb_series holds the original points exactly as parsed (float64 times
+ * and values, in input order, duplicates kept), an id and optional metadata
+ * (the compact JSON text of an object).  Parsers accept the text format
+ * (whitespace-separated columns: time, value, ignored extra columns; '#'
+ * comments and blank lines ignored) and the JSON shapes documented in
+ * README.md:
+ *     {"id": "...", "t": [...], "v": [...], "meta": {...}}
+ *     {"time_points": [...], "data_points": [...]}      (course shape)
+ *     [[t...], [v...]]                                   (course shape)
+ *     [[t, v], [t, v], ...]                              (list of pairs)
+ * Every parser bounds the number of points it accepts (max_points) and
+ * rejects, with a message naming the line or field: non-numeric or
+ * non-finite numbers, times outside [0, 1), mismatched lengths, fewer than
+ * TSDB_SERIES_MIN_POINTS points, a constant series, a bad id, metadata that
+ * is not an object.
+ */
+#ifndef TSDB_SERIES_H
+#define TSDB_SERIES_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define TSDB_ID_MAX 255
+#define TSDB_SERIES_MIN_POINTS 4
+#define TSDB_META_MAX (64u * 1024u)   /* bytes of compact metadata JSON */
+
+typedef struct tsdb_series {
+	char id[TSDB_ID_MAX + 1]; /* NUL-terminated; id_len == 0 means "not given" */
+	size_t id_len;
+	size_t n;                 /* number of points */
+	double *t;                /* n times, each in [0, 1), input order */
+	double *v;                /* n values, finite */
+	char *meta;               /* compact JSON object text, or NULL */
+	size_t meta_len;
+} tsdb_series;
+
+/* Frees what the series owns and zeroes it; safe on a zeroed series. */
+void tsdb_series_free(tsdb_series *s);
+
+/* An id is 1..TSDB_ID_MAX bytes of valid UTF-8 without control characters
+ * (bytes < 0x20 and 0x7f).  Slashes are allowed: ids are keys, never paths. */
+int tsdb_id_validate(const char *id, size_t len, tsdb_err *err);
+
+/* Sets s->id from (id, len) after validating it. */
+int tsdb_series_set_id(tsdb_series *s, const char *id, size_t len, tsdb_err *err);
+
+/* Checks the points: n >= MIN_POINTS, n <= max_points, every time finite
+ * and in [0, 1), every value finite, not all values equal. */
+int tsdb_series_validate(const tsdb_series *s, size_t max_points, tsdb_err *err);
+
+/* Parses the text format.  `name` is used in messages ("51886.dat_folded
+ * line 12: ...").  The id is left empty. */
+int tsdb_series_parse_text(const char *buf, size_t len, const char *name,
+			   size_t max_points, tsdb_series *out, tsdb_err *err);
+
+/* Parses a series from a JSON value of any accepted shape; fills id and
+ * meta when the object form carries them.  Validates the points. */
+int tsdb_series_from_json(const json_t *j, size_t max_points, tsdb_series *out,
+			  tsdb_err *err);
+
+/* {"id":..., "t":[...], "v":[...], "meta":{...}}; floats print with 17
+ * significant digits so they round-trip bit for bit.  NULL on allocation
+ * failure. */
+json_t *tsdb_series_to_json(const tsdb_series *s);
+
+/* Reads a whole file (or stdin for "-") into a NUL-terminated buffer of at
+ * most max_bytes. */
+int tsdb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len,
+		   tsdb_err *err);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * synth.h - the course's synthetic series generator, reproducible from a
+ * seed: series `index` of a data set seeded with `seed` is
+ *     t_i = i / L,  v_i = normal_pdf(t_i; m, s) + j * N(0, 1)
+ * with m ~ U(0, 1), s ~ U(0.05, 0.4), j ~ U(0.05, 0.2) drawn per series.
+ * Its id is "ts-<index>" zero-padded to 6 digits (sorts like the index).
+ */
+#ifndef TSDB_SYNTH_H
+#define TSDB_SYNTH_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "series.h"
+
+int tsdb_synth_series(uint64_t seed, uint64_t index, uint32_t L, tsdb_series *out,
+		      tsdb_err *err);
+
+#endif
