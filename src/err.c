@@ -45,6 +45,11 @@ int tsdb_errctx(tsdb_err *err, const char *fmt, ...)
 	vsnprintf(head, sizeof head, fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof old);
-	snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+	/* Truncation is fine: a clipped message is still better than none. */
+	size_t cap = sizeof err->msg - 1, n = 0;
+	for (const char *parts[3] = {head, ": ", old}, **p = parts; p < parts + 3; p++)
+		for (const char *c = *p; *c && n < cap; c++)
+			err->msg[n++] = *c;
+	err->msg[n] = '\0';
 	return -1;
 }

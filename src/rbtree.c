@@ -1,0 +1,837 @@
+/*
+ * rbtree.c - copy-on-write red-black trees in a cowfile (see rbtree.h).
+ *
+ * Writers keep no parent pointers (a committed node cannot be told its new
+ * parent): every operation records the path from the root and fixes colors
+ * bottom-up along it.  Before a node is changed it is made dirty (copied
+ * into the wtree's memory, unless it already is), and the parent's child
+ * reference is pointed at the copy; parents on the path are dirty first, so
+ * this never touches a committed node.  References with DIRTY set index the
+ * wtree's dirty nodes; all others are file offsets.
+ */
+#include "rbtree.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "le.h"
+
+#define DIRTY (UINT64_C(1) << 63)
+#define RBT_CHUNK 1024u
+#define INFO_RED 1u
+
+/* ---- key kinds ---------------------------------------------------------- */
+
+static uint32_t distrow_size(const uint8_t *k, uint32_t avail)
+{
+	if (avail < 12)
+		return 0;
+	double d = lef64_get(k);
+	return isnan(d) ? 0 : 12;
+}
+
+static int distrow_cmp(const uint8_t *a, const uint8_t *b)
+{
+	double da = lef64_get(a), db = lef64_get(b);
+	if (da != db)
+		return da < db ? -1 : 1;
+	uint32_t ra = le32_get(a + 8), rb = le32_get(b + 8);
+	return ra == rb ? 0 : (ra < rb ? -1 : 1);
+}
+
+static void distrow_describe(const uint8_t *k, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "(%.17g, row %u)", lef64_get(k), le32_get(k + 8));
+}
+
+const rbt_keykind rbt_key_distrow = {
+	.id = 1, .name = "distance-row", .max_size = 12,
+	.size = distrow_size, .cmp = distrow_cmp, .describe = distrow_describe,
+};
+
+static uint32_t bytes_size(const uint8_t *k, uint32_t avail)
+{
+	if (avail < 1 || k[0] == 0 || (uint32_t)k[0] + 1 > avail)
+		return 0;
+	return (uint32_t)k[0] + 1;
+}
+
+static int bytes_cmp(const uint8_t *a, const uint8_t *b)
+{
+	size_t la = a[0], lb = b[0];
+	int c = memcmp(a + 1, b + 1, la < lb ? la : lb);
+	if (c)
+		return c < 0 ? -1 : 1;
+	return la == lb ? 0 : (la < lb ? -1 : 1);
+}
+
+static void bytes_describe(const uint8_t *k, char *buf, size_t cap)
+{
+	size_t n = 0;
+	if (cap < 8)
+		return;
+	buf[n++] = '\'';
+	for (size_t i = 0; i < k[0] && n + 6 < cap; i++) {
+		uint8_t c = k[1 + i];
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+			buf[n++] = (char)c;
+		else
+			n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+}
+
+const rbt_keykind rbt_key_bytes = {
+	.id = 2, .name = "bytes", .max_size = 256,
+	.size = bytes_size, .cmp = bytes_cmp, .describe = bytes_describe,
+};
+
+const rbt_keykind *rbt_keykind_by_id(uint8_t id)
+{
+	static const rbt_keykind *const kinds[] = {&rbt_key_distrow, &rbt_key_bytes};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (kinds[i]->id == id)
+			return kinds[i];
+	return NULL;
+}
+
+void rbt_distrow_put(uint8_t out[12], double distance, uint32_t row)
+{
+	lef64_put(out, distance);
+	le32_put(out + 8, row);
+}
+
+double rbt_distrow_distance(const uint8_t *key) { return lef64_get(key); }
+uint32_t rbt_distrow_row(const uint8_t *key) { return le32_get(key + 8); }
+
+uint32_t rbt_bytes_put(uint8_t out[RBT_KEY_MAX], const void *bytes, size_t len)
+{
+	if (len < 1 || len > 255)
+		return 0;
+	out[0] = (uint8_t)len;
+	memcpy(out + 1, bytes, len);
+	return (uint32_t)len + 1;
+}
+
+/* ---- committed nodes ---------------------------------------------------- */
+
+static size_t node_encode(uint8_t *buf, int red, const rbt_keykind *kk, uint64_t left,
+			  uint64_t right, uint64_t value, const uint8_t *key, uint32_t keysize)
+{
+	le32_put(buf + 4, (red ? INFO_RED : 0) | (uint32_t)kk->id << 8 | keysize << 16);
+	le64_put(buf + 8, left);
+	le64_put(buf + 16, right);
+	le64_put(buf + 24, value);
+	memcpy(buf + RBT_NODE_HEADER, key, keysize);
+	size_t size = RBT_NODE_HEADER + keysize;
+	le32_put(buf, crc32c(0, buf + 4, size - 4));
+	return size;
+}
+
+static int corrupt(tsdb_err *err, const rbt_keykind *kk, uint64_t off, const char *what)
+{
+	return tsdb_errf(err, TSDB_E_CORRUPT, "%s tree: node at offset %llu: %s", kk->name,
+			 (unsigned long long)off, what);
+}
+
+int rbt_node_read(const cow_snap *s, const rbt_keykind *kk, uint64_t off, rbt_node *n,
+		  tsdb_err *err)
+{
+	const uint8_t *p = cow_ptr(s, off, RBT_NODE_HEADER);
+	if (!p || off % 4)
+		return corrupt(err, kk, off, "offset outside the committed file or misaligned");
+	uint32_t info = le32_get(p + 4);
+	uint32_t keysize = info >> 16;
+	if (((info >> 8) & 0xff) != kk->id)
+		return corrupt(err, kk, off, "node belongs to another key kind");
+	if (info & 0xfe)
+		return corrupt(err, kk, off, "unknown flag bits");
+	if (keysize == 0 || keysize > kk->max_size || !cow_ptr(s, off, RBT_NODE_HEADER + keysize))
+		return corrupt(err, kk, off, "bad key size");
+	if (le32_get(p) != crc32c(0, p + 4, RBT_NODE_HEADER + keysize - 4))
+		return corrupt(err, kk, off, "checksum mismatch");
+	n->off = off;
+	n->red = (int)(info & INFO_RED);
+	n->left = le64_get(p + 8);
+	n->right = le64_get(p + 16);
+	n->value = le64_get(p + 24);
+	n->key = p + RBT_NODE_HEADER;
+	n->keysize = keysize;
+	if (kk->size(n->key, keysize) != keysize)
+		return corrupt(err, kk, off, "malformed key");
+	/* Children are written before their parents. */
+	if (n->left >= off || n->right >= off)
+		return corrupt(err, kk, off, "child offset not below its parent's");
+	return 0;
+}
+
+int rbt_lookup(const cow_snap *s, const rbt_keykind *kk, rbt_root root, const uint8_t *key,
+	       uint64_t *value, tsdb_err *err)
+{
+	uint64_t off = root.node;
+	for (int depth = 0; off; depth++) {
+		rbt_node n;
+		if (depth >= RBT_MAX_DEPTH)
+			return corrupt(err, kk, off, "tree deeper than any valid red-black tree");
+		if (rbt_node_read(s, kk, off, &n, err) < 0)
+			return -1;
+		int c = kk->cmp(key, n.key);
+		if (c == 0) {
+			if (value)
+				*value = n.value;
+			return 1;
+		}
+		off = c < 0 ? n.left : n.right;
+	}
+	return 0;
+}
+
+/* ---- cursors ------------------------------------------------------------ */
+
+void rbt_cursor_init(rbt_cursor *c, const cow_snap *s, const rbt_keykind *kk, rbt_root root)
+{
+	c->snap = s;
+	c->kk = kk;
+	c->root = root;
+	c->depth = 0;
+}
+
+static int cur_push(rbt_cursor *c, uint64_t off, tsdb_err *err)
+{
+	if (c->depth >= RBT_MAX_DEPTH)
+		return corrupt(err, c->kk, off, "tree deeper than any valid red-black tree");
+	if (rbt_node_read(c->snap, c->kk, off, &c->path[c->depth], err) < 0)
+		return -1;
+	c->depth++;
+	return 0;
+}
+
+static int cur_settle(rbt_cursor *c)
+{
+	if (c->depth == 0)
+		return 0;
+	c->node = c->path[c->depth - 1];
+	return 1;
+}
+
+/* Descends from the current node (or the root) always to side dir. */
+static int cur_extreme(rbt_cursor *c, int right, tsdb_err *err)
+{
+	uint64_t off = c->depth ? (right ? c->path[c->depth - 1].right : c->path[c->depth - 1].left)
+				: c->root.node;
+	while (off) {
+		if (cur_push(c, off, err) < 0)
+			return -1;
+		off = right ? c->path[c->depth - 1].right : c->path[c->depth - 1].left;
+	}
+	return cur_settle(c);
+}
+
+int rbt_first(rbt_cursor *c, tsdb_err *err)
+{
+	c->depth = 0;
+	return cur_extreme(c, 0, err);
+}
+
+int rbt_last(rbt_cursor *c, tsdb_err *err)
+{
+	c->depth = 0;
+	return cur_extreme(c, 1, err);
+}
+
+/* ge: first key >= key; otherwise last key <= key. */
+static int cur_seek(rbt_cursor *c, const uint8_t *key, int ge, tsdb_err *err)
+{
+	c->depth = 0;
+	int keep = 0; /* depth of the best candidate so far, 0 = none */
+	uint64_t off = c->root.node;
+	while (off) {
+		if (cur_push(c, off, err) < 0)
+			return -1;
+		const rbt_node *n = &c->path[c->depth - 1];
+		int cmp = c->kk->cmp(key, n->key);
+		if (cmp == 0)
+			return cur_settle(c);
+		if ((cmp < 0) == (ge != 0))
+			keep = c->depth;
+		off = cmp < 0 ? n->left : n->right;
+	}
+	c->depth = keep;
+	return cur_settle(c);
+}
+
+int rbt_seek_ge(rbt_cursor *c, const uint8_t *key, tsdb_err *err) { return cur_seek(c, key, 1, err); }
+int rbt_seek_le(rbt_cursor *c, const uint8_t *key, tsdb_err *err) { return cur_seek(c, key, 0, err); }
+
+static int cur_step(rbt_cursor *c, int right, tsdb_err *err)
+{
+	if (c->depth == 0)
+		return 0;
+	const rbt_node *n = &c->path[c->depth - 1];
+	if (right ? n->right : n->left) {
+		uint64_t off = right ? n->right : n->left;
+		if (cur_push(c, off, err) < 0)
+			return -1;
+		return cur_extreme(c, !right, err);
+	}
+	/* Climb until we leave a subtree on its far side. */
+	while (c->depth > 1) {
+		uint64_t child = c->path[c->depth - 1].off;
+		c->depth--;
+		const rbt_node *p = &c->path[c->depth - 1];
+		if ((right ? p->left : p->right) == child)
+			return cur_settle(c);
+	}
+	c->depth = 0;
+	return 0;
+}
+
+int rbt_next(rbt_cursor *c, tsdb_err *err) { return cur_step(c, 1, err); }
+int rbt_prev(rbt_cursor *c, tsdb_err *err) { return cur_step(c, 0, err); }
+
+/* ---- checker ------------------------------------------------------------ */
+
+typedef struct check_ctx {
+	const cow_snap *s;
+	const rbt_keykind *kk;
+	rbt_stats st;
+	const uint8_t *prev;   /* previous key in order */
+	uint64_t prev_off;
+	tsdb_err *err;
+} check_ctx;
+
+/* In-order walk; returns the black height of the subtree or -1. */
+static int check_node(check_ctx *cx, uint64_t off, int parent_red, uint32_t depth)
+{
+	if (!off)
+		return 1;
+	if (depth >= RBT_MAX_DEPTH)
+		return corrupt(cx->err, cx->kk, off, "tree deeper than any valid red-black tree");
+	if (depth + 1 > cx->st.max_depth)
+		cx->st.max_depth = depth + 1;
+	rbt_node n;
+	if (rbt_node_read(cx->s, cx->kk, off, &n, cx->err) < 0)
+		return -1;
+	if (n.red && parent_red)
+		return corrupt(cx->err, cx->kk, off, "red node has a red parent");
+	int lh = check_node(cx, n.left, n.red, depth + 1);
+	if (lh < 0)
+		return -1;
+	if (cx->prev && cx->kk->cmp(cx->prev, n.key) >= 0) {
+		char a[300], b[300], what[700];
+		cx->kk->describe(cx->prev, a, sizeof a);
+		cx->kk->describe(n.key, b, sizeof b);
+		snprintf(what, sizeof what, "key %.300s is not above its predecessor %.300s (node %llu)", b, a,
+			 (unsigned long long)cx->prev_off);
+		return corrupt(cx->err, cx->kk, off, what);
+	}
+	cx->prev = n.key;
+	cx->prev_off = off;
+	cx->st.nodes++;
+	int rh = check_node(cx, n.right, n.red, depth + 1);
+	if (rh < 0)
+		return -1;
+	if (lh != rh) {
+		char what[128];
+		snprintf(what, sizeof what, "black height %d on the left but %d on the right", lh, rh);
+		return corrupt(cx->err, cx->kk, off, what);
+	}
+	return lh + (n.red ? 0 : 1);
+}
+
+int rbt_check(const cow_snap *s, const rbt_keykind *kk, rbt_root root, rbt_stats *st,
+	      tsdb_err *err)
+{
+	check_ctx cx = {.s = s, .kk = kk, .err = err};
+	if (root.node) {
+		rbt_node n;
+		if (rbt_node_read(s, kk, root.node, &n, err) < 0)
+			return -1;
+		if (n.red)
+			return corrupt(err, kk, root.node, "root is red");
+	}
+	int bh = check_node(&cx, root.node, 0, 0);
+	if (bh < 0)
+		return -1;
+	cx.st.black_height = (uint32_t)bh;
+	if (cx.st.nodes != root.count)
+		return tsdb_errf(err, TSDB_E_CORRUPT, "%s tree: count says %llu keys but the tree holds %llu",
+				 kk->name, (unsigned long long)root.count, (unsigned long long)cx.st.nodes);
+	if (st)
+		*st = cx.st;
+	return 0;
+}
+
+/* ---- writer trees ------------------------------------------------------- */
+
+typedef struct dnode {
+	uint64_t child[2];
+	uint64_t value;
+	uint16_t keysize;
+	uint8_t red;
+	uint8_t key[];
+} dnode;
+
+static inline dnode *D(const rbt_wtree *t, uint64_t ref)
+{
+	uint64_t i = ref & ~DIRTY;
+	return (dnode *)(t->chunks[i / RBT_CHUNK] + (i % RBT_CHUNK) * t->stride);
+}
+
+void rbt_w_open(rbt_wtree *t, const cow_snap *base, const rbt_keykind *kk, rbt_root root)
+{
+	memset(t, 0, sizeof *t);
+	t->base = base;
+	t->kk = kk;
+	t->root = root.node;
+	t->count = root.count;
+	t->stride = (sizeof(dnode) + kk->max_size + 7) & ~(size_t)7;
+}
+
+void rbt_w_free(rbt_wtree *t)
+{
+	for (size_t i = 0; i < t->nchunks; i++)
+		free(t->chunks[i]);
+	free(t->chunks);
+	t->chunks = NULL;
+	t->nchunks = t->ndirty = 0;
+}
+
+static uint64_t new_dirty(rbt_wtree *t, tsdb_err *err)
+{
+	if (t->ndirty == t->nchunks * RBT_CHUNK) {
+		uint8_t **chunks = realloc(t->chunks, (t->nchunks + 1) * sizeof *chunks);
+		if (!chunks)
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory"), 0;
+		t->chunks = chunks;
+		if (!(chunks[t->nchunks] = malloc(RBT_CHUNK * t->stride)))
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory"), 0;
+		t->nchunks++;
+	}
+	return DIRTY | t->ndirty++;
+}
+
+/* A read-only view of any node, dirty or committed. */
+typedef struct peek {
+	uint64_t child[2];
+	const uint8_t *key;
+	int red;
+} peek;
+
+static int w_peek(const rbt_wtree *t, uint64_t ref, peek *p, tsdb_err *err)
+{
+	if (ref & DIRTY) {
+		dnode *d = D(t, ref);
+		p->child[0] = d->child[0];
+		p->child[1] = d->child[1];
+		p->key = d->key;
+		p->red = d->red;
+		return 0;
+	}
+	rbt_node n;
+	if (rbt_node_read(t->base, t->kk, ref, &n, err) < 0)
+		return -1;
+	p->child[0] = n.left;
+	p->child[1] = n.right;
+	p->key = n.key;
+	p->red = n.red;
+	return 0;
+}
+
+/* 1 red, 0 black or nil, -1 error. */
+static int w_red(const rbt_wtree *t, uint64_t ref, tsdb_err *err)
+{
+	if (!ref)
+		return 0;
+	peek p;
+	if (w_peek(t, ref, &p, err) < 0)
+		return -1;
+	return p.red;
+}
+
+/* The dirty version of ref (a copy if it is committed); 0 on error. */
+static uint64_t w_dirty(rbt_wtree *t, uint64_t ref, tsdb_err *err)
+{
+	if (ref & DIRTY)
+		return ref;
+	rbt_node n;
+	if (rbt_node_read(t->base, t->kk, ref, &n, err) < 0)
+		return 0;
+	uint64_t d = new_dirty(t, err);
+	if (!d)
+		return 0;
+	dnode *x = D(t, d);
+	x->child[0] = n.left;
+	x->child[1] = n.right;
+	x->value = n.value;
+	x->red = (uint8_t)n.red;
+	x->keysize = (uint16_t)n.keysize;
+	memcpy(x->key, n.key, n.keysize);
+	return d;
+}
+
+/* The path of a writer operation: path[i + 1] is path[i]'s child on side
+ * dir[i]. */
+typedef struct wpath {
+	uint64_t ref[RBT_MAX_DEPTH + 2];
+	int dir[RBT_MAX_DEPTH + 2];
+	int n;
+} wpath;
+
+static void set_child_at(rbt_wtree *t, wpath *p, int level, uint64_t ref)
+{
+	if (level == 0)
+		t->root = ref;
+	else
+		D(t, p->ref[level - 1])->child[p->dir[level - 1]] = ref;
+}
+
+/* Makes path[level] dirty and links it into its (dirty) parent. */
+static int dirty_at(rbt_wtree *t, wpath *p, int level, tsdb_err *err)
+{
+	uint64_t d = w_dirty(t, p->ref[level], err);
+	if (!d)
+		return -1;
+	p->ref[level] = d;
+	set_child_at(t, p, level, d);
+	return 0;
+}
+
+/* Rotates dirty x towards dir (0: left rotation); its child on the other
+ * side, which must be dirty, takes its place and is returned. */
+static uint64_t rotate(rbt_wtree *t, uint64_t x, int dir)
+{
+	dnode *X = D(t, x);
+	uint64_t y = X->child[!dir];
+	dnode *Y = D(t, y);
+	X->child[!dir] = Y->child[dir];
+	Y->child[dir] = x;
+	return y;
+}
+
+/* Records the search path for key; returns the cmp at the last node
+ * (0 = found at p->ref[p->n - 1]), or 1 with p->n == 0 for an empty tree. */
+static int w_descend(rbt_wtree *t, const uint8_t *key, wpath *p, int *found, tsdb_err *err)
+{
+	p->n = 0;
+	*found = 0;
+	uint64_t ref = t->root;
+	while (ref) {
+		if (p->n >= RBT_MAX_DEPTH)
+			return corrupt(err, t->kk, ref & ~DIRTY, "tree deeper than any valid red-black tree");
+		peek pk;
+		if (w_peek(t, ref, &pk, err) < 0)
+			return -1;
+		int c = t->kk->cmp(key, pk.key);
+		p->ref[p->n] = ref;
+		p->dir[p->n] = c > 0;
+		p->n++;
+		if (c == 0) {
+			*found = 1;
+			return 0;
+		}
+		ref = pk.child[c > 0];
+	}
+	return 0;
+}
+
+int rbt_w_lookup(rbt_wtree *t, const uint8_t *key, uint64_t *value, tsdb_err *err)
+{
+	wpath p;
+	int found;
+	if (w_descend(t, key, &p, &found, err) < 0)
+		return -1;
+	if (!found)
+		return 0;
+	if (value) {
+		uint64_t ref = p.ref[p.n - 1];
+		if (ref & DIRTY) {
+			*value = D(t, ref)->value;
+		} else {
+			rbt_node n;
+			if (rbt_node_read(t->base, t->kk, ref, &n, err) < 0)
+				return -1;
+			*value = n.value;
+		}
+	}
+	return 1;
+}
+
+static int check_key(const rbt_wtree *t, const uint8_t *key, uint32_t *size, tsdb_err *err)
+{
+	*size = t->kk->size(key, t->kk->max_size);
+	if (!*size)
+		return tsdb_errf(err, TSDB_E_INVALID_ARG, "%s tree: malformed key", t->kk->name);
+	return 0;
+}
+
+int rbt_w_insert(rbt_wtree *t, const uint8_t *key, uint64_t value, int replace, tsdb_err *err)
+{
+	uint32_t keysize;
+	if (check_key(t, key, &keysize, err) < 0)
+		return -1;
+	wpath p;
+	int found;
+	if (w_descend(t, key, &p, &found, err) < 0)
+		return -1;
+	if (found && !replace)
+		return 0;
+	for (int i = 0; i < p.n; i++)
+		if (dirty_at(t, &p, i, err) < 0)
+			return -1;
+	if (found) {
+		D(t, p.ref[p.n - 1])->value = value;
+		return 0;
+	}
+	uint64_t x = new_dirty(t, err);
+	if (!x)
+		return -1;
+	dnode *X = D(t, x);
+	X->child[0] = X->child[1] = 0;
+	X->value = value;
+	X->keysize = (uint16_t)keysize;
+	X->red = 1;
+	memcpy(X->key, key, keysize);
+	p.ref[p.n] = x;
+	set_child_at(t, &p, p.n, x);
+	t->count++;
+
+	/* x is red at level i; fix a red parent.  Everything on the path is
+	 * dirty; an uncle is made dirty before it is recolored. */
+	int i = p.n;
+	while (i >= 2 && D(t, p.ref[i - 1])->red) {
+		uint64_t par = p.ref[i - 1], g = p.ref[i - 2];
+		int pd = p.dir[i - 2];
+		uint64_t u = D(t, g)->child[!pd];
+		int ured = w_red(t, u, err);
+		if (ured < 0)
+			return -1;
+		if (ured) {
+			if (!(u = w_dirty(t, u, err)))
+				return -1;
+			D(t, g)->child[!pd] = u;
+			D(t, par)->red = 0;
+			D(t, u)->red = 0;
+			D(t, g)->red = 1;
+			i -= 2;
+			continue;
+		}
+		if (p.dir[i - 1] != pd) {
+			D(t, g)->child[pd] = rotate(t, par, pd);
+			par = D(t, g)->child[pd];
+		}
+		uint64_t top = rotate(t, g, !pd);
+		D(t, top)->red = 0;
+		D(t, g)->red = 1;
+		set_child_at(t, &p, i - 2, top);
+		break;
+	}
+	D(t, t->root)->red = 0;
+	return 1;
+}
+
+int rbt_w_delete(rbt_wtree *t, const uint8_t *key, uint64_t *value, tsdb_err *err)
+{
+	uint32_t keysize;
+	if (check_key(t, key, &keysize, err) < 0)
+		return -1;
+	wpath p;
+	int found;
+	if (w_descend(t, key, &p, &found, err) < 0)
+		return -1;
+	if (!found)
+		return 0;
+	for (int i = 0; i < p.n; i++)
+		if (dirty_at(t, &p, i, err) < 0)
+			return -1;
+	int iz = p.n - 1;
+	uint64_t z = p.ref[iz];
+	if (value)
+		*value = D(t, z)->value;
+
+	/* With two children, z takes its successor's key and the successor
+	 * (which has no left child) is unlinked instead. */
+	int iy = iz;
+	if (D(t, z)->child[0] && D(t, z)->child[1]) {
+		p.dir[iz] = 1;
+		uint64_t ref = D(t, z)->child[1];
+		for (iy = iz + 1;; iy++) {
+			if (iy >= RBT_MAX_DEPTH)
+				return corrupt(err, t->kk, ref & ~DIRTY, "tree deeper than any valid red-black tree");
+			p.ref[iy] = ref;
+			if (dirty_at(t, &p, iy, err) < 0)
+				return -1;
+			uint64_t left = D(t, p.ref[iy])->child[0];
+			if (!left)
+				break;
+			p.dir[iy] = 0;
+			ref = left;
+		}
+		dnode *Z = D(t, z), *Y = D(t, p.ref[iy]);
+		Z->value = Y->value;
+		Z->keysize = Y->keysize;
+		memcpy(Z->key, Y->key, Y->keysize);
+	}
+	dnode *Y = D(t, p.ref[iy]);
+	uint64_t x = Y->child[0] ? Y->child[0] : Y->child[1];
+	int y_red = Y->red;
+	set_child_at(t, &p, iy, x);
+	t->count--;
+	if (y_red)
+		return 1;
+	int xr = w_red(t, x, err);
+	if (xr < 0)
+		return -1;
+	if (xr) {
+		p.ref[iy] = x;
+		if (dirty_at(t, &p, iy, err) < 0)
+			return -1;
+		D(t, p.ref[iy])->red = 0;
+		return 1;
+	}
+
+	/* x (black or nil) at level `lv` is short one black node. */
+	int lv = iy;
+	while (lv > 0) {
+		uint64_t par = p.ref[lv - 1];
+		int dir = p.dir[lv - 1];
+		uint64_t s = D(t, par)->child[!dir];
+		if (!s)
+			return corrupt(err, t->kk, par & ~DIRTY, "black heights differ (missing sibling)");
+		if (!(s = w_dirty(t, s, err)))
+			return -1;
+		D(t, par)->child[!dir] = s;
+		if (D(t, s)->red) {
+			D(t, s)->red = 0;
+			D(t, par)->red = 1;
+			set_child_at(t, &p, lv - 1, rotate(t, par, dir));
+			/* s now sits above par: the path grows by one level. */
+			p.ref[lv - 1] = s;
+			p.dir[lv - 1] = dir;
+			p.ref[lv] = par;
+			p.dir[lv] = dir;
+			lv++;
+			s = D(t, par)->child[!dir];
+			if (!s)
+				return corrupt(err, t->kk, par & ~DIRTY, "black heights differ (missing sibling)");
+			if (!(s = w_dirty(t, s, err)))
+				return -1;
+			D(t, par)->child[!dir] = s;
+		}
+		int near_red = w_red(t, D(t, s)->child[dir], err);
+		int far_red = w_red(t, D(t, s)->child[!dir], err);
+		if (near_red < 0 || far_red < 0)
+			return -1;
+		if (!near_red && !far_red) {
+			D(t, s)->red = 1;
+			if (D(t, par)->red) {
+				D(t, par)->red = 0;
+				return 1;
+			}
+			lv--;
+			continue;
+		}
+		if (!far_red) {
+			uint64_t nr = w_dirty(t, D(t, s)->child[dir], err);
+			if (!nr)
+				return -1;
+			D(t, s)->child[dir] = nr;
+			D(t, nr)->red = 0;
+			D(t, s)->red = 1;
+			s = rotate(t, s, !dir);
+			D(t, par)->child[!dir] = s;
+		}
+		uint64_t far = w_dirty(t, D(t, s)->child[!dir], err);
+		if (!far)
+			return -1;
+		D(t, s)->child[!dir] = far;
+		D(t, s)->red = D(t, par)->red;
+		D(t, par)->red = 0;
+		D(t, far)->red = 0;
+		set_child_at(t, &p, lv - 1, rotate(t, par, dir));
+		return 1;
+	}
+	/* Reached the root: it is black already or nil. */
+	return 1;
+}
+
+static int flush_node(rbt_wtree *t, cow_writer *w, uint64_t ref, uint64_t *out, int depth,
+		      tsdb_err *err)
+{
+	if (!(ref & DIRTY)) {
+		*out = ref;
+		return 0;
+	}
+	if (depth >= RBT_MAX_DEPTH)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "%s tree: dirty tree too deep", t->kk->name);
+	dnode *n = D(t, ref);
+	uint64_t left, right;
+	if (flush_node(t, w, n->child[0], &left, depth + 1, err) < 0 ||
+	    flush_node(t, w, n->child[1], &right, depth + 1, err) < 0)
+		return -1;
+	uint8_t buf[RBT_NODE_HEADER + RBT_KEY_MAX];
+	size_t size = node_encode(buf, n->red, t->kk, left, right, n->value, n->key, n->keysize);
+	return cow_append(w, buf, size, 4, out, err);
+}
+
+int rbt_w_flush(rbt_wtree *t, cow_writer *w, rbt_root *out, tsdb_err *err)
+{
+	uint64_t root;
+	if (flush_node(t, w, t->root, &root, 0, err) < 0)
+		return -1;
+	t->root = root;
+	/* Keep the first chunk: the next batch will need it. */
+	t->ndirty = 0;
+	out->node = root;
+	out->count = t->count;
+	return 0;
+}
+
+typedef struct copy_ctx {
+	const cow_snap *src;
+	const rbt_keykind *kk;
+	cow_writer *dst;
+	rbt_remap_fn remap;
+	void *ctx;
+	uint64_t copied;
+	tsdb_err *err;
+} copy_ctx;
+
+static int copy_node(copy_ctx *cx, uint64_t off, uint64_t *out, int depth)
+{
+	if (!off) {
+		*out = 0;
+		return 0;
+	}
+	if (depth >= RBT_MAX_DEPTH)
+		return corrupt(cx->err, cx->kk, off, "tree deeper than any valid red-black tree");
+	rbt_node n;
+	if (rbt_node_read(cx->src, cx->kk, off, &n, cx->err) < 0)
+		return -1;
+	uint64_t left, right, value = n.value;
+	if (copy_node(cx, n.left, &left, depth + 1) < 0 || copy_node(cx, n.right, &right, depth + 1) < 0)
+		return -1;
+	if (cx->remap && cx->remap(cx->ctx, n.value, &value, cx->err) < 0)
+		return -1;
+	uint8_t buf[RBT_NODE_HEADER + RBT_KEY_MAX];
+	size_t size = node_encode(buf, n.red, cx->kk, left, right, value, n.key, n.keysize);
+	cx->copied++;
+	return cow_append(cx->dst, buf, size, 4, out, cx->err);
+}
+
+int rbt_copy(const cow_snap *src, const rbt_keykind *kk, rbt_root root, cow_writer *dst,
+	     rbt_remap_fn remap, void *ctx, rbt_root *out, tsdb_err *err)
+{
+	copy_ctx cx = {.src = src, .kk = kk, .dst = dst, .remap = remap, .ctx = ctx, .err = err};
+	if (copy_node(&cx, root.node, &out->node, 0) < 0)
+		return -1;
+	if (cx.copied != root.count)
+		return tsdb_errf(err, TSDB_E_CORRUPT, "%s tree: count says %llu keys but the tree holds %llu",
+				 kk->name, (unsigned long long)root.count, (unsigned long long)cx.copied);
+	out->count = root.count;
+	return 0;
+}
