@@ -349,7 +349,8 @@ int cow_commit(cow_writer *w, const uint64_t *words, uint32_t nwords, tsdb_err *
 	if (nwords > COW_META_WORDS)
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "%u commit words (max %u)", nwords, COW_META_WORDS);
 	cow_meta m = {.txn = w->snap.meta.txn + 1, .end = w->end, .time_ns = now_ns(), .nwords = nwords};
-	memcpy(m.words, words, 8 * (size_t)nwords);
+	if (nwords)
+		memcpy(m.words, words, 8 * (size_t)nwords);
 	uint8_t slot[COW_SLOT_SIZE];
 	size_t slot_len = slot_encode(slot, w->snap.file_id, &m);
 	int target = 1 - w->snap.slot;
