@@ -359,12 +359,11 @@ int cow_commit(cow_writer *w, const uint64_t *words, uint32_t nwords, tsdb_err *
 	if (pwrite_all(w->wfd, slot, slot_len, COW_SLOT_OFFSET(target)) < 0 || fdatasync(w->wfd) < 0)
 		goto fail_errno;
 
-	/* Committed: map the new snapshot. */
-	void *map = mmap(NULL, m.end, PROT_READ, MAP_SHARED, w->snap.fd, 0);
+	/* Committed: grow the mapping (mremap keeps the pages already mapped). */
+	void *map = mremap((void *)w->snap.base, w->snap.size, m.end, MREMAP_MAYMOVE);
 	if (map == MAP_FAILED)
-		return tsdb_errno(err, errno, "%s: mmap after commit txn %llu (the commit is durable)",
+		return tsdb_errno(err, errno, "%s: mremap after commit txn %llu (the commit is durable)",
 				  w->path, (unsigned long long)m.txn);
-	munmap((void *)w->snap.base, w->snap.size);
 	w->snap.base = map;
 	w->snap.size = m.end;
 	w->snap.file_bytes = m.end;

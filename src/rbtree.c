@@ -138,8 +138,8 @@ static int corrupt(tsdb_err *err, const rbt_keykind *kk, uint64_t off, const cha
 			 (unsigned long long)off, what);
 }
 
-int rbt_node_read(const cow_snap *s, const rbt_keykind *kk, uint64_t off, rbt_node *n,
-		  tsdb_err *err)
+static inline __attribute__((always_inline)) int node_read(const cow_snap *s, const rbt_keykind *kk,
+							 uint64_t off, rbt_node *n, tsdb_err *err)
 {
 	const uint8_t *p = cow_ptr(s, off, RBT_NODE_HEADER);
 	if (!p || off % 4)
@@ -169,16 +169,33 @@ int rbt_node_read(const cow_snap *s, const rbt_keykind *kk, uint64_t off, rbt_no
 	return 0;
 }
 
+int rbt_node_read(const cow_snap *s, const rbt_keykind *kk, uint64_t off, rbt_node *n,
+		  tsdb_err *err)
+{
+	return node_read(s, kk, off, n, err);
+}
+
+/* Both children start loading while this node is compared: one of them is
+ * next, and a descent is a chain of dependent loads. */
+static inline void prefetch_children(const cow_snap *s, const rbt_node *n)
+{
+	if (n->left)
+		__builtin_prefetch(s->base + n->left);
+	if (n->right)
+		__builtin_prefetch(s->base + n->right);
+}
+
 int rbt_lookup(const cow_snap *s, const rbt_keykind *kk, rbt_root root, const uint8_t *key,
 	       uint64_t *value, tsdb_err *err)
 {
 	uint64_t off = root.node;
 	for (int depth = 0; off; depth++) {
-		rbt_node n;
+		rbt_node n = {0};
 		if (depth >= RBT_MAX_DEPTH)
 			return corrupt(err, kk, off, "tree deeper than any valid red-black tree");
-		if (rbt_node_read(s, kk, off, &n, err) < 0)
+		if (node_read(s, kk, off, &n, err) < 0)
 			return -1;
+		prefetch_children(s, &n);
 		int c = kk->cmp(key, n.key);
 		if (c == 0) {
 			if (value)
@@ -204,7 +221,7 @@ static int cur_push(rbt_cursor *c, uint64_t off, tsdb_err *err)
 {
 	if (c->depth >= RBT_MAX_DEPTH)
 		return corrupt(err, c->kk, off, "tree deeper than any valid red-black tree");
-	if (rbt_node_read(c->snap, c->kk, off, &c->path[c->depth], err) < 0)
+	if (node_read(c->snap, c->kk, off, &c->path[c->depth], err) < 0)
 		return -1;
 	c->depth++;
 	return 0;
@@ -453,25 +470,30 @@ static int w_red(const rbt_wtree *t, uint64_t ref, tsdb_err *err)
 	return p.red;
 }
 
+static uint64_t copy_committed(rbt_wtree *t, const rbt_node *n, tsdb_err *err)
+{
+	uint64_t d = new_dirty(t, err);
+	if (!d)
+		return 0;
+	dnode *x = D(t, d);
+	x->child[0] = n->left;
+	x->child[1] = n->right;
+	x->value = n->value;
+	x->red = (uint8_t)n->red;
+	x->keysize = (uint16_t)n->keysize;
+	memcpy(x->key, n->key, n->keysize);
+	return d;
+}
+
 /* The dirty version of ref (a copy if it is committed); 0 on error. */
 static uint64_t w_dirty(rbt_wtree *t, uint64_t ref, tsdb_err *err)
 {
 	if (ref & DIRTY)
 		return ref;
 	rbt_node n;
-	if (rbt_node_read(t->base, t->kk, ref, &n, err) < 0)
+	if (node_read(t->base, t->kk, ref, &n, err) < 0)
 		return 0;
-	uint64_t d = new_dirty(t, err);
-	if (!d)
-		return 0;
-	dnode *x = D(t, d);
-	x->child[0] = n.left;
-	x->child[1] = n.right;
-	x->value = n.value;
-	x->red = (uint8_t)n.red;
-	x->keysize = (uint16_t)n.keysize;
-	memcpy(x->key, n.key, n.keysize);
-	return d;
+	return copy_committed(t, &n, err);
 }
 
 /* The path of a writer operation: path[i + 1] is path[i]'s child on side
@@ -479,6 +501,7 @@ static uint64_t w_dirty(rbt_wtree *t, uint64_t ref, tsdb_err *err)
 typedef struct wpath {
 	uint64_t ref[RBT_MAX_DEPTH + 2];
 	int dir[RBT_MAX_DEPTH + 2];
+	rbt_node node[RBT_MAX_DEPTH + 2]; /* decoded by the descent when committed */
 	int n;
 } wpath;
 
@@ -490,10 +513,12 @@ static void set_child_at(rbt_wtree *t, wpath *p, int level, uint64_t ref)
 		D(t, p->ref[level - 1])->child[p->dir[level - 1]] = ref;
 }
 
-/* Makes path[level] dirty and links it into its (dirty) parent. */
-static int dirty_at(rbt_wtree *t, wpath *p, int level, tsdb_err *err)
+/* Makes path[level] dirty and links it into its (dirty) parent.  With
+ * decoded != 0 the descent's copy of a committed node is used. */
+static int dirty_at(rbt_wtree *t, wpath *p, int level, int decoded, tsdb_err *err)
 {
-	uint64_t d = w_dirty(t, p->ref[level], err);
+	uint64_t ref = p->ref[level];
+	uint64_t d = (ref & DIRTY) ? ref : decoded ? copy_committed(t, &p->node[level], err) : w_dirty(t, ref, err);
 	if (!d)
 		return -1;
 	p->ref[level] = d;
@@ -523,10 +548,22 @@ static int w_descend(rbt_wtree *t, const uint8_t *key, wpath *p, int *found, tsd
 	while (ref) {
 		if (p->n >= RBT_MAX_DEPTH)
 			return corrupt(err, t->kk, ref & ~DIRTY, "tree deeper than any valid red-black tree");
-		peek pk;
-		if (w_peek(t, ref, &pk, err) < 0)
-			return -1;
-		int c = t->kk->cmp(key, pk.key);
+		const uint8_t *k;
+		uint64_t child[2];
+		if (ref & DIRTY) {
+			dnode *d = D(t, ref);
+			k = d->key;
+			child[0] = d->child[0];
+			child[1] = d->child[1];
+		} else {
+			rbt_node *n = &p->node[p->n];
+			if (node_read(t->base, t->kk, ref, n, err) < 0)
+				return -1;
+			k = n->key;
+			child[0] = n->left;
+			child[1] = n->right;
+		}
+		int c = t->kk->cmp(key, k);
 		p->ref[p->n] = ref;
 		p->dir[p->n] = c > 0;
 		p->n++;
@@ -534,7 +571,7 @@ static int w_descend(rbt_wtree *t, const uint8_t *key, wpath *p, int *found, tsd
 			*found = 1;
 			return 0;
 		}
-		ref = pk.child[c > 0];
+		ref = child[c > 0];
 	}
 	return 0;
 }
@@ -581,7 +618,7 @@ int rbt_w_insert(rbt_wtree *t, const uint8_t *key, uint64_t value, int replace, 
 	if (found && !replace)
 		return 0;
 	for (int i = 0; i < p.n; i++)
-		if (dirty_at(t, &p, i, err) < 0)
+		if (dirty_at(t, &p, i, 1, err) < 0)
 			return -1;
 	if (found) {
 		D(t, p.ref[p.n - 1])->value = value;
@@ -646,7 +683,7 @@ int rbt_w_delete(rbt_wtree *t, const uint8_t *key, uint64_t *value, tsdb_err *er
 	if (!found)
 		return 0;
 	for (int i = 0; i < p.n; i++)
-		if (dirty_at(t, &p, i, err) < 0)
+		if (dirty_at(t, &p, i, 1, err) < 0)
 			return -1;
 	int iz = p.n - 1;
 	uint64_t z = p.ref[iz];
@@ -663,7 +700,7 @@ int rbt_w_delete(rbt_wtree *t, const uint8_t *key, uint64_t *value, tsdb_err *er
 			if (iy >= RBT_MAX_DEPTH)
 				return corrupt(err, t->kk, ref & ~DIRTY, "tree deeper than any valid red-black tree");
 			p.ref[iy] = ref;
-			if (dirty_at(t, &p, iy, err) < 0)
+			if (dirty_at(t, &p, iy, 0, err) < 0)
 				return -1;
 			uint64_t left = D(t, p.ref[iy])->child[0];
 			if (!left)
@@ -688,7 +725,7 @@ int rbt_w_delete(rbt_wtree *t, const uint8_t *key, uint64_t *value, tsdb_err *er
 		return -1;
 	if (xr) {
 		p.ref[iy] = x;
-		if (dirty_at(t, &p, iy, err) < 0)
+		if (dirty_at(t, &p, iy, 0, err) < 0)
 			return -1;
 		D(t, p.ref[iy])->red = 0;
 		return 1;
@@ -823,15 +860,93 @@ static int copy_node(copy_ctx *cx, uint64_t off, uint64_t *out, int depth)
 	return cow_append(cx->dst, buf, size, 4, out, cx->err);
 }
 
+/*
+ * Compaction layout: the top COPY_TOP_LEVELS levels (at most 4095 nodes,
+ * 180 KB of distance keys) go last and contiguous, deepest level first, so
+ * the part of every descent that all lookups share stays in a few pages and
+ * in cache; below them each subtree is contiguous in post-order.  Both keep
+ * children before parents.
+ */
+#define COPY_TOP_LEVELS 12
+
+typedef struct top_node {
+	rbt_node n;
+	int depth;
+	int32_t child_top[2];    /* index in the top list, or -1 */
+	uint64_t new_off;
+} top_node;
+
 int rbt_copy(const cow_snap *src, const rbt_keykind *kk, rbt_root root, cow_writer *dst,
 	     rbt_remap_fn remap, void *ctx, rbt_root *out, tsdb_err *err)
 {
 	copy_ctx cx = {.src = src, .kk = kk, .dst = dst, .remap = remap, .ctx = ctx, .err = err};
-	if (copy_node(&cx, root.node, &out->node, 0) < 0)
-		return -1;
-	if (cx.copied != root.count)
-		return tsdb_errf(err, TSDB_E_CORRUPT, "%s tree: count says %llu keys but the tree holds %llu",
-				 kk->name, (unsigned long long)root.count, (unsigned long long)cx.copied);
+	enum { MAX_TOP = (1 << COPY_TOP_LEVELS) - 1 };
+	top_node *top = malloc(MAX_TOP * sizeof *top);
+	if (!top)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	int ntop = 0, rc = -1;
+	out->node = 0;
+	if (root.node) {
+		if (rbt_node_read(src, kk, root.node, &top[0].n, err) < 0)
+			goto done;
+		top[0].depth = 0;
+		ntop = 1;
+	}
+	/* Breadth first through the top levels; deeper subtrees are copied
+	 * whole as soon as they are found. */
+	for (int i = 0; i < ntop; i++) {
+		uint64_t kids[2] = {top[i].n.left, top[i].n.right};
+		for (int side = 0; side < 2; side++) {
+			top[i].child_top[side] = -1;
+			if (!kids[side]) {
+				if (side)
+					top[i].n.right = 0;
+				else
+					top[i].n.left = 0;
+				continue;
+			}
+			if (top[i].depth + 1 < COPY_TOP_LEVELS) {
+				top_node *c = &top[ntop];
+				if (rbt_node_read(src, kk, kids[side], &c->n, err) < 0)
+					goto done;
+				c->depth = top[i].depth + 1;
+				top[i].child_top[side] = ntop++;
+			} else {
+				uint64_t off;
+				if (copy_node(&cx, kids[side], &off, top[i].depth + 1) < 0)
+					goto done;
+				if (side)
+					top[i].n.right = off;
+				else
+					top[i].n.left = off;
+			}
+		}
+	}
+	for (int i = ntop - 1; i >= 0; i--) {
+		rbt_node *n = &top[i].n;
+		if (top[i].child_top[0] >= 0)
+			n->left = top[top[i].child_top[0]].new_off;
+		if (top[i].child_top[1] >= 0)
+			n->right = top[top[i].child_top[1]].new_off;
+		uint64_t value = n->value;
+		if (remap && remap(ctx, n->value, &value, err) < 0)
+			goto done;
+		uint8_t buf[RBT_NODE_HEADER + RBT_KEY_MAX];
+		size_t size = node_encode(buf, n->red, kk, n->left, n->right, value, n->key, n->keysize);
+		if (cow_append(dst, buf, size, 4, &top[i].new_off, err) < 0)
+			goto done;
+		cx.copied++;
+	}
+	if (ntop)
+		out->node = top[0].new_off;
+	if (cx.copied != root.count) {
+		tsdb_errf(err, TSDB_E_CORRUPT, "%s tree: count says %llu keys but the tree holds %llu", kk->name,
+			  (unsigned long long)root.count, (unsigned long long)cx.copied);
+		goto done;
+	}
 	out->count = root.count;
-	return 0;
+	rc = 0;
+done:
+	free(top);
+	return rc;
 }
