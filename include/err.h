@@ -27,6 +27,7 @@ enum tsdb_errcode {
 	TSDB_E_CORRUPT,        /* a database file fails a structural or checksum check */
 	TSDB_E_VERSION,        /* a file from a newer (or foreign) format version */
 	TSDB_E_UNAVAILABLE,    /* no database at that location */
+	TSDB_E_BAD_REQUEST,    /* a request that is not a frame of valid UTF-8 JSON object text, or nests too deep */
 };
 
 typedef struct tsdb_err {

@@ -1,0 +1,541 @@
+/*
+ * simsearch - the command-line client: turns its arguments into one
+ * request, makes one call and renders the payload for a person (a table,
+ * with sparklines on a terminal) or, with --json, for a program.
+ *
+ * Links only the codec, the client and the series parsers, never storage.
+ * Exit status says where a failure happened (see usage below): scripts
+ * tell a typo (2) from a server that is down (3) from a request the
+ * server refused (4) from a bad local file (1).  Everything the server
+ * sends is checked for its type before it is printed: a buggy or foreign
+ * server makes "?" appear, never a crash.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "err.h"
+#include "proto.h"
+#include "series.h"
+
+#define SIMSEARCH_VERSION "0.1.0"
+
+enum exit_code {
+	EXIT_OKAY = 0,
+	EXIT_LOCAL = 1,    /* unreadable or invalid input file, out of memory */
+	EXIT_USAGE = 2,    /* also a malformed --server address */
+	EXIT_CONNECT = 3,  /* no answer: resolution, connection, timeout, malformed response */
+	EXIT_SERVER = 4,   /* the server answered with a status other than OK */
+};
+
+#define SPARK_POINTS 32              /* "shape" asked for on a terminal */
+#define MAX_INPUT_BYTES (64u << 20)  /* a query file; the server's frame bound is smaller */
+
+static const char usage_text[] =
+"Usage:\n"
+"  simsearch [OPTIONS] FILE             the k stored series most like the series in FILE\n"
+"  simsearch [OPTIONS] --id ID          the k stored series most like stored series ID\n"
+"  simsearch [OPTIONS] --within R FILE  every stored series within distance R of FILE\n"
+"  simsearch [OPTIONS] --within R --id ID\n"
+"  simsearch [OPTIONS] get ID           the original points and metadata of ID\n"
+"  simsearch [OPTIONS] info             the database's parameters and counts\n"
+"  simsearch [OPTIONS] list [--prefix P] [--after ID] [--limit N]\n"
+"\n"
+"Asks a tsdb server.  Distances are tsdb's kernel distance, from 0 (the same\n"
+"shape) to below sqrt(2), invariant to a phase shift; ties are broken by id.\n"
+"A query by --id leaves the series itself out of the results.\n"
+"\n"
+"FILE holds one series, as text (two columns, time in [0, 1) and value;\n"
+"further columns, blank lines and '#' comments are ignored) or as JSON when\n"
+"its first non-blank character is '{' or '[' (an object {\"t\": [..], \"v\": [..]},\n"
+"{\"time_points\": [..], \"data_points\": [..]}, [[t..], [v..]] or [[t, v], ..]).\n"
+"\"-\" reads standard input.  A file named get, info or list is written ./get.\n"
+"\n"
+"Options:\n"
+"  -k N              how many series to return (default 5; the server bounds it)\n"
+"  --within R        all series at distance <= R (R >= 0) instead of the k nearest\n"
+"  --id ID           query by a stored series instead of a FILE\n"
+"  --limit N         list: ids per page (default 100); --within: most results\n"
+"                    (default: the server's bound)\n"
+"  --prefix P        list: only ids that begin with P\n"
+"  --after ID        list: only ids after ID (the last id of the previous page)\n"
+"  --server ADDR     HOST:PORT, [IPV6]:PORT, HOST (port 7411) or unix:PATH\n"
+"                    (default: $TSDB_SERVER, else " TSDB_DEFAULT_SERVER ")\n"
+"  --timeout SECS    give up after SECS seconds in all (default 10)\n"
+"  --json            print the response payload as one line of JSON\n"
+"  --no-sparkline    no sparklines (they are drawn only on a terminal)\n"
+"  -h, --help        this text\n"
+"  --version         the version\n"
+"\n"
+"Output: a table of rank, id and distance (6 decimals), with a sparkline\n"
+"of each series' shape when standard output is a terminal; get prints\n"
+"'# id:' and '# meta:' lines, then the points as two columns t v (%.17g,\n"
+"so they read back exactly); info prints one parameter per line; list\n"
+"prints one id per line and says on standard error how to get the next page.\n"
+"\n"
+"Exit status:\n"
+"  0  success\n"
+"  1  a local error: FILE unreadable or not a valid series\n"
+"  2  a usage error (a malformed --server address included)\n"
+"  3  no answer: unknown host, connection refused, timeout, malformed response\n"
+"  4  the server refused the request (its status and message are printed)\n"
+"\n"
+"Environment:\n"
+"  TSDB_SERVER       the default for --server\n";
+
+enum mode { MODE_NEAREST, MODE_WITHIN, MODE_GET, MODE_INFO, MODE_LIST };
+
+typedef struct options {
+	enum mode mode;
+	const char *server;
+	int timeout_ms;
+	const char *file;     /* query series, or NULL */
+	const char *id;       /* --id, or get's ID */
+	long k;               /* 0: not given */
+	double radius;
+	long limit;           /* 0: not given */
+	const char *prefix;
+	const char *after;
+	bool json;
+	bool sparkline;
+} options;
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("simsearch: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'simsearch --help' for more information.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Whole-string integer in lo..hi, or -1. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Whole-string finite number in lo..hi, or -1. */
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Fills *o from argv; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, options *o)
+{
+	enum { OPT_ID = 256, OPT_WITHIN, OPT_SERVER, OPT_TIMEOUT, OPT_JSON, OPT_NOSPARK,
+	       OPT_PREFIX, OPT_AFTER, OPT_LIMIT, OPT_VERSION };
+	static const struct option longopts[] = {
+		{"id", required_argument, NULL, OPT_ID},
+		{"within", required_argument, NULL, OPT_WITHIN},
+		{"server", required_argument, NULL, OPT_SERVER},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"no-sparkline", no_argument, NULL, OPT_NOSPARK},
+		{"prefix", required_argument, NULL, OPT_PREFIX},
+		{"after", required_argument, NULL, OPT_AFTER},
+		{"limit", required_argument, NULL, OPT_LIMIT},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	const char *env = getenv("TSDB_SERVER");
+	*o = (options){.mode = MODE_NEAREST, .server = env && *env ? env : TSDB_DEFAULT_SERVER,
+		       .timeout_ms = 10000, .sparkline = true};
+	bool within = false;
+	double secs;
+	int c;
+	opterr = 0;  /* our own messages, with the usage hint */
+	while ((c = getopt_long(argc, argv, ":k:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (parse_long(optarg, 1, 1000000000L, &o->k))
+				return usage_error("-k: expected a positive integer, not '%s'", optarg);
+			break;
+		case OPT_ID: o->id = optarg; break;
+		case OPT_WITHIN:
+			if (parse_double(optarg, 0, 1e300, &o->radius))
+				return usage_error("--within: expected a distance >= 0, not '%s'", optarg);
+			within = true;
+			break;
+		case OPT_SERVER: o->server = optarg; break;
+		case OPT_TIMEOUT:
+			if (parse_double(optarg, 0.001, 86400, &secs))
+				return usage_error("--timeout: expected seconds in 0.001..86400, not '%s'",
+						   optarg);
+			o->timeout_ms = (int)ceil(secs * 1000);
+			break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_NOSPARK: o->sparkline = false; break;
+		case OPT_PREFIX: o->prefix = optarg; break;
+		case OPT_AFTER: o->after = optarg; break;
+		case OPT_LIMIT:
+			if (parse_long(optarg, 1, 1000000000L, &o->limit))
+				return usage_error("--limit: expected a positive integer, not '%s'", optarg);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OKAY;
+		case OPT_VERSION:
+			puts("simsearch (tsdb) " SIMSEARCH_VERSION);
+			return EXIT_OKAY;
+		case ':':
+		default: {
+			/* optopt names a short option; a long one is in argv. */
+			char shortopt[3] = {'-', (char)optopt, '\0'};
+			const char *opt = optopt > 0 && optopt < 256 ? shortopt : argv[optind - 1];
+			return usage_error(c == ':' ? "%s: missing argument" : "unknown option '%s'", opt);
+		}
+		}
+	}
+	char **pos = argv + optind;
+	int npos = argc - optind;
+	const char *cmd = npos > 0 ? pos[0] : NULL;
+	if (cmd && (strcmp(cmd, "get") == 0 || strcmp(cmd, "info") == 0 || strcmp(cmd, "list") == 0)) {
+		o->mode = cmd[0] == 'g' ? MODE_GET : cmd[0] == 'i' ? MODE_INFO : MODE_LIST;
+		int want = o->mode == MODE_GET ? 2 : 1;
+		if (npos != want)
+			return usage_error(o->mode == MODE_GET ? "%s: expects one ID"
+							       : "%s: expects no arguments", cmd);
+		if (o->id || within || o->k)
+			return usage_error("%s: -k, --id and --within are for searches", cmd);
+		if (o->mode != MODE_LIST && (o->prefix || o->after || o->limit))
+			return usage_error("%s: --prefix, --after and --limit are for list", cmd);
+		if (o->mode == MODE_GET)
+			o->id = pos[1];
+		return -1;
+	}
+	if (o->prefix || o->after)
+		return usage_error("%s", "--prefix and --after are for list");
+	if (npos > 1)
+		return usage_error("unexpected argument '%s'", pos[1]);
+	if ((npos == 1) == (o->id != NULL))
+		return usage_error("%s", "give one query: a FILE or --id ID (see --help)");
+	o->file = npos == 1 ? pos[0] : NULL;
+	if (within) {
+		o->mode = MODE_WITHIN;
+		if (o->k)
+			return usage_error("%s", "-k does not apply to --within (use --limit)");
+	} else if (o->limit) {
+		return usage_error("%s", "--limit applies to list and --within");
+	}
+	return -1;
+}
+
+/* Reads FILE (text or JSON, detected by its first non-blank byte) as the
+ * request's "ts": {"t": [...], "v": [...]}, validated here so that a bad
+ * file is the user's local error (exit 1) and costs no round trip. */
+static json_t *read_series(const char *path, tsdb_err *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (tsdb_read_file(path, MAX_INPUT_BYTES, &buf, &len, err))
+		return NULL;
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+	size_t i = strspn(buf, " \t\r\n\f\v");
+	tsdb_series s = {0};
+	int rc;
+	tsdb_limits lim;
+	tsdb_limits_default(&lim);
+	if (buf[i] == '{' || buf[i] == '[') {
+		json_error_t jerr;
+		json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!j)
+			rc = tsdb_errf(err, TSDB_E_INVALID_SERIES, "%s line %d: not valid JSON: %s",
+				       name, jerr.line, jerr.text);
+		else if ((rc = tsdb_series_from_json(j, lim.max_points, &s, err)) != 0)
+			tsdb_errctx(err, "%s", name);
+		json_decref(j);
+	} else {
+		rc = tsdb_series_parse_text(buf, len, name, lim.max_points, &s, err);
+	}
+	free(buf);
+	if (rc)
+		return NULL;
+	json_t *ts = tsdb_series_to_json(&s);
+	tsdb_series_free(&s);
+	if (!ts) {
+		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		return NULL;
+	}
+	/* The query is its points; the file's id and meta are not the server's business. */
+	json_object_del(ts, "id");
+	json_object_del(ts, "meta");
+	return ts;
+}
+
+static bool want_shape(const options *o)
+{
+	return o->sparkline && !o->json && isatty(STDOUT_FILENO);
+}
+
+/* The request for o, or NULL with err filled (a local error). */
+static json_t *build_request(const options *o, tsdb_err *err)
+{
+	static const char *const ops[] = {[MODE_GET] = "get", [MODE_INFO] = "info",
+					  [MODE_LIST] = "list"};
+	json_t *req = json_object();
+	if (!req) {
+		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		return NULL;
+	}
+	const char *op = o->mode == MODE_WITHIN ? "within"
+			 : o->mode == MODE_NEAREST ? (o->file ? "with_ts" : "with_id")
+						   : ops[o->mode];
+	int bad = json_object_set_new(req, "op", json_string(op));
+	if (o->id)
+		bad |= json_object_set_new(req, "id", json_string(o->id));
+	if (o->file) {
+		json_t *ts = read_series(o->file, err);
+		if (!ts) {
+			json_decref(req);
+			return NULL;
+		}
+		bad |= json_object_set_new(req, "ts", ts);
+	}
+	if (o->mode == MODE_NEAREST)
+		bad |= json_object_set_new(req, "k", json_integer(o->k ? o->k : 5));
+	if (o->mode == MODE_WITHIN)
+		bad |= json_object_set_new(req, "radius", json_real(o->radius));
+	if ((o->mode == MODE_NEAREST || o->mode == MODE_WITHIN) && want_shape(o))
+		bad |= json_object_set_new(req, "shape", json_integer(SPARK_POINTS));
+	if (o->limit)
+		bad |= json_object_set_new(req, "limit", json_integer(o->limit));
+	if (o->prefix)
+		bad |= json_object_set_new(req, "prefix", json_string(o->prefix));
+	if (o->after)
+		bad |= json_object_set_new(req, "after", json_string(o->after));
+	if (bad) {
+		/* json_string refuses invalid UTF-8; an id or prefix typed in a
+		 * Latin-1 terminal is the likely cause, not memory. */
+		json_decref(req);
+		tsdb_errf(err, TSDB_E_INVALID_ARG, "cannot encode the request (is every argument valid UTF-8?)");
+		return NULL;
+	}
+	return req;
+}
+
+/* ---- rendering ------------------------------------------------------- */
+
+/* Code points in a UTF-8 string: its width in columns, near enough. */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void print_padded(const char *s, size_t width)
+{
+	fputs(s, stdout);
+	for (size_t w = text_width(s); w < width; w++)
+		putchar(' ');
+}
+
+/* One line of ▁..█ for an array of numbers, scaled to its own range. */
+static void print_sparkline(const json_t *a)
+{
+	static const char *const blocks[8] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	double lo = INFINITY, hi = -INFINITY;
+	size_t i;
+	json_t *x;
+	json_array_foreach(a, i, x) {
+		if (json_is_number(x)) {
+			lo = fmin(lo, json_number_value(x));
+			hi = fmax(hi, json_number_value(x));
+		}
+	}
+	json_array_foreach(a, i, x) {
+		if (!json_is_number(x)) {
+			putchar(' ');
+			continue;
+		}
+		int b = hi > lo ? (int)lround((json_number_value(x) - lo) / (hi - lo) * 7) : 3;
+		fputs(blocks[b < 0 ? 0 : b > 7 ? 7 : b], stdout);
+	}
+}
+
+static const char *str_or(const json_t *v, const char *dflt)
+{
+	return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+/* with_id, with_ts and within: a ranked table. */
+static void render_results(const options *o, const json_t *p)
+{
+	const json_t *results = json_object_get(p, "results");
+	size_t n = json_array_size(results);  /* 0 when not an array */
+	size_t idw = 2;
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		size_t w = text_width(str_or(json_object_get(r, "id"), "?"));
+		idw = w > idw ? w : idw;
+	}
+	bool spark = want_shape(o);
+	const json_t *qs = json_object_get(p, "query_shape");
+	if (spark && json_is_array(qs)) {
+		print_padded("query", 6 + idw + 2 + 12);
+		print_sparkline(qs);
+		putchar('\n');
+	}
+	printf("rank  ");
+	print_padded("id", idw + 2);
+	printf(spark ? "%-12s%s\n" : "%s\n", "distance", "shape");
+	json_array_foreach(results, i, r) {
+		const json_t *d = json_object_get(r, "distance");
+		printf("%4zu  ", i + 1);
+		print_padded(str_or(json_object_get(r, "id"), "?"), idw + 2);
+		const json_t *shape = json_object_get(r, "shape");
+		if (!spark || !json_is_array(shape)) {
+			if (json_is_number(d))
+				printf("%.6f\n", json_number_value(d));
+			else
+				puts("?");
+			continue;
+		}
+		if (json_is_number(d))
+			printf("%-12.6f", json_number_value(d));
+		else
+			printf("%-12s", "?");
+		print_sparkline(shape);
+		putchar('\n');
+	}
+	const json_t *series = json_object_get(p, "series"), *computed = json_object_get(p, "computed");
+	printf("%zu result%s of %" JSON_INTEGER_FORMAT " series; %" JSON_INTEGER_FORMAT
+	       " distances computed\n", n, n == 1 ? "" : "s", json_integer_value(series),
+	       json_integer_value(computed));
+	if (o->mode == MODE_WITHIN && json_is_true(json_object_get(p, "truncated")))
+		fprintf(stderr, "simsearch: results truncated at %zu; raise --limit for more\n", n);
+}
+
+/* get: the text format, so the output reads back as a query FILE. */
+static void render_get(const json_t *p)
+{
+	const json_t *t = json_object_get(p, "t"), *v = json_object_get(p, "v");
+	printf("# id: %s\n", str_or(json_object_get(p, "id"), "?"));
+	const json_t *meta = json_object_get(p, "meta");
+	if (json_is_object(meta)) {
+		char *m = json_dumps(meta, JSON_COMPACT);
+		printf("# meta: %s\n", m ? m : "?");
+		free(m);
+	}
+	size_t n = json_array_size(t);
+	if (json_array_size(v) != n)
+		fprintf(stderr, "simsearch: the server sent %zu times and %zu values\n", n,
+			json_array_size(v));
+	for (size_t i = 0; i < n && i < json_array_size(v); i++)
+		printf("%.17g %.17g\n", json_number_value(json_array_get(t, i)),
+		       json_number_value(json_array_get(v, i)));
+}
+
+/* info: one "key value" line each, in the server's order. */
+static void render_info(const json_t *p)
+{
+	const char *key;
+	json_t *val;
+	json_object_foreach((json_t *)p, key, val) {
+		char *text = json_is_string(val) ? NULL : json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%-22s %s\n", key, json_is_string(val) ? json_string_value(val) : text ? text : "?");
+		free(text);
+	}
+}
+
+static void render_list(const json_t *p)
+{
+	const json_t *ids = json_object_get(p, "ids");
+	size_t i;
+	json_t *id;
+	const char *last = NULL;
+	json_array_foreach(ids, i, id) {
+		if (json_is_string(id)) {
+			puts(json_string_value(id));
+			last = json_string_value(id);
+		}
+	}
+	if (json_is_true(json_object_get(p, "more")) && last)
+		fprintf(stderr, "simsearch: more ids follow; continue with --after '%s'\n", last);
+}
+
+static int render(const options *o, const json_t *payload)
+{
+	if (!payload)
+		payload = json_null();
+	if (o->json) {
+		char *text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!text) {
+			fputs("simsearch: out of memory\n", stderr);
+			return EXIT_LOCAL;
+		}
+		puts(text);
+		free(text);
+	} else if (!json_is_object(payload)) {
+		fputs("simsearch: the server's payload is not an object\n", stderr);
+		return EXIT_CONNECT;
+	} else if (o->mode == MODE_GET) {
+		render_get(payload);
+	} else if (o->mode == MODE_INFO) {
+		render_info(payload);
+	} else if (o->mode == MODE_LIST) {
+		render_list(payload);
+	} else {
+		render_results(o, payload);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "simsearch: writing the output: %s\n", strerror(errno));
+		return EXIT_LOCAL;
+	}
+	return EXIT_OKAY;
+}
+
+int main(int argc, char **argv)
+{
+	options o;
+	int rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	tsdb_err err;
+	json_t *req = build_request(&o, &err);
+	if (!req) {
+		fprintf(stderr, "simsearch: %s\n", err.msg);
+		return EXIT_LOCAL;
+	}
+	json_t *resp = NULL;
+	rc = tsdb_call(o.server, req, o.timeout_ms, &resp, &err);
+	json_decref(req);
+	if (rc) {
+		fprintf(stderr, "simsearch: %s\n", err.msg);
+		/* TSDB_E_INVALID_ARG from tsdb_call is a malformed address: a typo. */
+		return err.code == TSDB_E_INVALID_ARG ? EXIT_USAGE : EXIT_CONNECT;
+	}
+	const char *status = json_string_value(json_object_get(resp, "status"));
+	if (strcmp(status, "OK") != 0) {
+		fprintf(stderr, "simsearch: %s: %s: %s\n", o.server, status,
+			str_or(json_object_get(resp, "error"), "(no message)"));
+		rc = EXIT_SERVER;
+	} else {
+		rc = render(&o, json_object_get(resp, "payload"));
+	}
+	json_decref(resp);
+	return rc;
+}
