@@ -42,17 +42,33 @@ void tsdb_kernel_free(tsdb_kernel *k);
 size_t tsdb_spectrum_doubles(uint32_t L);
 
 /* Interpolates the n points (t in [0,1), any order, duplicates allowed)
- * onto the grid and standardizes: grid[L].  Fails (TSDB_E_INVALID_SERIES)
- * when the result is constant. */
+ * onto the grid and standardizes: grid[L].  Points with exactly equal times
+ * become one point at the mean of their values; the grid is the same for
+ * any input order of distinct times.  Fails (TSDB_E_INVALID_SERIES) on a
+ * time outside [0, 1) or a non-finite value, and when the result is
+ * constant: fewer than two distinct times, or a standard deviation below
+ * 1e-12 of the largest magnitude (rounding noise, not a shape). */
 int tsdb_kernel_grid(tsdb_kernel *k, const double *t, const double *v, size_t n,
 		     double *grid, tsdb_err *err);
 
-/* From a standardized grid series: its spectrum and log K(x, x). */
+/* From a standardized grid series: its spectrum (tsdb_spectrum_doubles(L)
+ * doubles, any alignment) and log K(x, x).  No allocation. */
 void tsdb_kernel_prepare(tsdb_kernel *k, const double *grid, double *spectrum,
 			 double *log_self);
 
-/* d(x, y) from prepared spectra and log self-kernels. */
+/* d(x, y) from prepared spectra and log self-kernels.  No allocation; d is
+ * in [0, sqrt(2)], and exactly 0 when both sides were prepared from the
+ * same grid by a kernel running the same variant (below). */
 double tsdb_kernel_distance(tsdb_kernel *k, const double *spec_x, double log_self_x,
 			    const double *spec_y, double log_self_y);
+
+/* The implementation of log K this kernel runs, chosen for the CPU in init:
+ * "generic" or "avx2+fma".  Variants agree to ~1e-15 but not bit for bit,
+ * so log_self values are only exactly reproducible by the same variant. */
+const char *tsdb_kernel_variant(const tsdb_kernel *k);
+
+/* Switches to the portable variant (for tests and benchmarks); call it
+ * before preparing anything with this kernel. */
+void tsdb_kernel_use_generic(tsdb_kernel *k);
 
 #endif

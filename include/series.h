@@ -16,6 +16,22 @@
  * non-finite numbers, times outside [0, 1), mismatched lengths, fewer than
  * TSDB_SERIES_MIN_POINTS points, a constant series, a bad id, metadata that
  * is not an object.
+ *
+ * Decisions:
+ *  - Text numbers must be decimal floating syntax ([+-]digits[.digits][e..]);
+ *    "nan", "inf" and hex floats are refused, as is anything strtod would
+ *    stop short of.  Uses strtod, so a program must leave LC_NUMERIC at
+ *    "C" (the default unless it calls setlocale).
+ *  - [[a, ...], [b, ...]] (exactly two arrays) is read as [[t...], [v...]]
+ *    unless both inner arrays have length 2; then it is two [t, v] pairs.
+ *    Both readings of that ambiguous case are 2 points, which validation
+ *    rejects, so the choice never decides what is stored.
+ *  - In the object forms, "id" and "meta" may be null (= absent); any field
+ *    other than id, meta, t, v, time_points, data_points is an error, and
+ *    t/v cannot be mixed with time_points/data_points.
+ *  - JSON integers become the nearest double.
+ *  - On failure a parser leaves *out zeroed (nothing to free); on success
+ *    *out is overwritten without being freed first.
  */
 #ifndef TSDB_SERIES_H
 #define TSDB_SERIES_H
@@ -63,13 +79,15 @@ int tsdb_series_parse_text(const char *buf, size_t len, const char *name,
 int tsdb_series_from_json(const json_t *j, size_t max_points, tsdb_series *out,
 			  tsdb_err *err);
 
-/* {"id":..., "t":[...], "v":[...], "meta":{...}}; floats print with 17
- * significant digits so they round-trip bit for bit.  NULL on allocation
- * failure. */
+/* {"id":..., "t":[...], "v":[...], "meta":{...}}, with "id" and "meta"
+ * null when absent; every number is a JSON real, which jansson prints with
+ * 17 significant digits, so a dump and a parse give back every bit
+ * (including -0.0 and subnormals).  NULL on allocation failure. */
 json_t *tsdb_series_to_json(const tsdb_series *s);
 
 /* Reads a whole file (or stdin for "-") into a NUL-terminated buffer of at
- * most max_bytes. */
+ * most max_bytes (TSDB_E_TOO_LARGE beyond); the caller frees *buf.  On
+ * failure *buf is NULL and the message names the path. */
 int tsdb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len,
 		   tsdb_err *err);
 
