@@ -104,6 +104,7 @@ int rbt_prev(rbt_cursor *c, tsdb_err *err);
 
 typedef struct rbt_stats {
 	uint64_t nodes;
+	uint64_t bytes;          /* node bytes, padding excluded */
 	uint32_t black_height;
 	uint32_t max_depth;
 } rbt_stats;

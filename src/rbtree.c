@@ -316,6 +316,7 @@ typedef struct check_ctx {
 	const cow_snap *s;
 	const rbt_keykind *kk;
 	rbt_stats st;
+	uint64_t limit;        /* nodes allowed: the stored count */
 	const uint8_t *prev;   /* previous key in order */
 	uint64_t prev_off;
 	tsdb_err *err;
@@ -349,6 +350,9 @@ static int check_node(check_ctx *cx, uint64_t off, int parent_red, uint32_t dept
 	cx->prev = n.key;
 	cx->prev_off = off;
 	cx->st.nodes++;
+	cx->st.bytes += RBT_NODE_HEADER + n.keysize;
+	if (cx->st.nodes > cx->limit)
+		return corrupt(cx->err, cx->kk, off, "more nodes than the tree's count (shared subtrees)");
 	int rh = check_node(cx, n.right, n.red, depth + 1);
 	if (rh < 0)
 		return -1;
@@ -363,7 +367,7 @@ static int check_node(check_ctx *cx, uint64_t off, int parent_red, uint32_t dept
 int rbt_check(const cow_snap *s, const rbt_keykind *kk, rbt_root root, rbt_stats *st,
 	      tsdb_err *err)
 {
-	check_ctx cx = {.s = s, .kk = kk, .err = err};
+	check_ctx cx = {.s = s, .kk = kk, .err = err, .limit = root.count};
 	if (root.node) {
 		rbt_node n;
 		if (rbt_node_read(s, kk, root.node, &n, err) < 0)

@@ -1,0 +1,139 @@
+/*
+ * db.h - a tsdb database: one directory holding
+ *     tsdb.db   the cowfile: params record, series records, id index and
+ *               vantage-point indexes, all flipped by one commit record
+ *     LOCK      the writers' flock (readers never touch it)
+ *
+ * This module is the read side: open the newest commit of a database
+ * read-only and answer get / list / info from it.  A tsdb_db is one
+ * snapshot: whatever writers commit later, it keeps seeing the state it
+ * opened (decision 1 of DESIGN.md).  Writing is writer.h; search is search.h.
+ *
+ * Commit words (cow_meta.words):
+ *     [0] TSDB_DB_MAGIC   [1] params record offset   [2] next row number
+ *     [3] id index root   [4] id index count          [5] vantage points chosen
+ *     [6 + 2i], [7 + 2i]  root and count of vantage-point index i
+ *
+ * Series record (8-aligned; doubles little-endian, read in place):
+ *     u32 magic "TSER", u32 crc32c of bytes [8, size), u32 size, u32 row,
+ *     u32 npoints, u32 meta_len, u16 id_len, u16 nvp, u32 L,
+ *     f64 log K(x,x), f64 vpdist[nvp], f64 spectrum[2*(L/2+1)], f64 grid[L],
+ *     f64 t[npoints], f64 v[npoints], id bytes, meta bytes, zero padding.
+ * Params record (8-aligned):
+ *     u32 magic "TPRM", u32 crc32c of bytes [8, size), u32 size, u32 L,
+ *     f64 mult, u64 seed, u32 nvp (configured), u32 nchosen,
+ *     then nchosen times: u8 id_len, u8 id[255], f64 log K(v,v),
+ *     f64 spectrum[2*(L/2+1)], f64 grid[L].
+ * The id index maps id -> series record offset; vantage-point index i maps
+ * (d(x, v_i), row) -> series record offset.  Every series is in the id
+ * index and, once vantage points are chosen, in every vantage-point index.
+ */
+#ifndef TSDB_DB_H
+#define TSDB_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cowfile.h"
+#include "err.h"
+#include "kernel.h"
+#include "rbtree.h"
+#include "series.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "tsdb reads float64 arrays in place from its little-endian files: little-endian hosts only"
+#endif
+
+#define TSDB_DB_MAGIC UINT64_C(0x3130424442445354) /* "TSDBDB01" */
+#define TSDB_VP_MAX 40u
+#define TSDB_DATA_FILE "tsdb.db"
+#define TSDB_LOCK_FILE "LOCK"
+
+#ifndef TSDB_DEFAULT_DB
+#define TSDB_DEFAULT_DB "/var/lib/tsdb"
+#endif
+
+/* The database directory to use: dir if given, else $TSDB_DB, else the
+ * compiled-in default. */
+const char *tsdb_db_dir(const char *dir);
+
+typedef struct tsdb_params {
+	uint32_t L;
+	double mult;
+	uint32_t nvp;     /* vantage points to choose */
+	uint64_t seed;
+} tsdb_params;
+
+void tsdb_params_default(tsdb_params *p);   /* L 1024, mult 1, 20, seed 1 */
+
+/* A vantage point as stored in the params record. */
+typedef struct tsdb_vp {
+	const char *id;   /* the series it was taken from (not NUL-terminated) */
+	size_t id_len;
+	double log_self;
+	const double *spectrum;
+	const double *grid;
+} tsdb_vp;
+
+typedef struct tsdb_db {
+	char *dir;
+	char *path;                  /* dir/tsdb.db */
+	cow_snap snap;
+	tsdb_params params;
+	uint64_t params_off;
+	uint32_t next_row;
+	uint32_t nchosen;            /* 0 until the vantage points are chosen */
+	tsdb_vp vp[TSDB_VP_MAX];
+	rbt_root ids;
+	rbt_root vpidx[TSDB_VP_MAX];
+	uint64_t nseries;
+	tsdb_kernel kernel;          /* FFT plans: made on first use */
+	int kernel_ready;
+	int borrowed;                /* snap belongs to a writer (tsdb_db_attach) */
+} tsdb_db;
+
+/* Opens the newest commit of the database in dir read-only.
+ * TSDB_E_UNAVAILABLE when there is none, TSDB_E_CORRUPT / TSDB_E_VERSION
+ * when it cannot be read. */
+int tsdb_db_open(tsdb_db *db, const char *dir, tsdb_err *err);
+/* The same from an already open tsdb.db descriptor (fuzzing, tests). */
+int tsdb_db_open_fd(tsdb_db *db, int fd, const char *name, tsdb_err *err);
+void tsdb_db_close(tsdb_db *db);
+
+/* Makes db->kernel usable (FFTW plans). */
+int tsdb_db_kernel(tsdb_db *db, tsdb_err *err);
+
+/* A stored series, pointing into the mapping (valid while db is open). */
+typedef struct tsdb_rec {
+	uint64_t off;
+	uint32_t size, row, npoints, nvp;
+	const char *id;
+	size_t id_len;
+	const char *meta;            /* NULL when none */
+	size_t meta_len;
+	double log_self;
+	const double *vpdist, *spectrum, *grid, *t, *v;
+} tsdb_rec;
+
+/* Decodes the record at off, checking every bound against the mapping and
+ * the database parameters; with verify != 0 also its checksum. */
+int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, tsdb_err *err);
+
+/* Looks an id up (TSDB_E_INVALID_KEY when absent) and reads its record,
+ * checksum verified. */
+int tsdb_db_find(const tsdb_db *db, const char *id, size_t id_len, tsdb_rec *rec, tsdb_err *err);
+
+/* The original points, id and metadata of a record, copied out. */
+int tsdb_rec_series(const tsdb_rec *rec, tsdb_series *out, tsdb_err *err);
+
+/* Ids in byte order: those after `after` (if non-NULL; it need not be
+ * stored) that start with `prefix` (if non-NULL), at most limit of them,
+ * each passed to fn.  *more says whether further ids match. */
+typedef int (*tsdb_id_fn)(void *ctx, const char *id, size_t len, tsdb_err *err);
+int tsdb_db_list(const tsdb_db *db, const char *after, size_t after_len, const char *prefix,
+		 size_t prefix_len, uint64_t limit, tsdb_id_fn fn, void *ctx, int *more, tsdb_err *err);
+
+/* Resamples a grid series to m points (for sparklines). */
+void tsdb_shape(const double *grid, uint32_t L, double *out, uint32_t m);
+
+#endif

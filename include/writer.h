@@ -1,0 +1,57 @@
+/*
+ * writer.h - every change to a database.  Only this module writes under a
+ * database directory.
+ *
+ * Each call prepares what it can without the lock (parsing is the caller's;
+ * grids, spectra, self-kernels and vantage-point distances are computed
+ * here), then takes an exclusive flock on DIR/LOCK, re-reads the newest
+ * commit, appends, commits once and unlocks.  A failure at any point leaves
+ * the database exactly as it was (bytes past the commit are cut by the next
+ * writer), and so does a crash or kill.
+ */
+#ifndef TSDB_WRITER_H
+#define TSDB_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "err.h"
+#include "series.h"
+
+/* Creates an empty database in dir (made if missing); refuses to touch an
+ * existing one. */
+int tsdb_init(const char *dir, const tsdb_params *p, tsdb_err *err);
+
+typedef struct tsdb_insert_opts {
+	int replace;                  /* an id already stored is replaced, not an error */
+	int unchanged_ok;             /* an id stored with identical points and meta is skipped, not an error */
+	/* progress: called now and then with (done, total) while preparing */
+	void (*progress)(void *ctx, const char *stage, size_t done, size_t total);
+	void *progress_ctx;
+} tsdb_insert_opts;
+
+typedef struct tsdb_insert_result {
+	size_t inserted, replaced, unchanged;
+	int chose_vantage_points;
+	uint64_t txn;
+} tsdb_insert_result;
+
+/* Inserts the series (all of them or none).  Ids must be set and unique
+ * within the batch. */
+int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb_insert_opts *o,
+		tsdb_insert_result *r, tsdb_err *err);
+
+/* Removes the ids (all of them or none: an unknown id is TSDB_E_INVALID_KEY). */
+int tsdb_remove(const char *dir, const char *const *ids, const size_t *lens, size_t n,
+		uint64_t *txn, tsdb_err *err);
+
+/* Rewrites the live data of the newest commit into a fresh file and swaps
+ * it in; readers that have the old file open keep it. */
+int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after, tsdb_err *err);
+
+/* Chooses vantage points anew (with nvp and seed; 0 keeps the stored ones)
+ * and rebuilds every vantage-point index, in one commit. */
+int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, tsdb_err *err);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * search.c - exact k-nearest and radius search (see search.h).
+ *
+ * The walk: two cursors on the chosen vantage point's index start at
+ * d(q, v) and move apart, always advancing the one whose next key is
+ * closer to d(q, v), so gaps |d(x, v) - d(q, v)| come in increasing order.
+ * When the smaller gap exceeds the current bound (k-th best, or the
+ * radius) plus the slack, no unseen series can qualify and the walk ends.
+ */
+#include "search.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tsdb_hit_cmp(const tsdb_hit *a, const tsdb_hit *b)
+{
+	if (a->distance != b->distance)
+		return a->distance < b->distance ? -1 : 1;
+	size_t n = a->id_len < b->id_len ? a->id_len : b->id_len;
+	int c = memcmp(a->id, b->id, n);
+	if (c)
+		return c;
+	return a->id_len == b->id_len ? 0 : (a->id_len < b->id_len ? -1 : 1);
+}
+
+static int hit_qsort_cmp(const void *a, const void *b) { return tsdb_hit_cmp(a, b); }
+
+void tsdb_query_free(tsdb_query *q)
+{
+	free(q->grid);
+	free(q->spectrum);
+	q->grid = q->spectrum = NULL;
+}
+
+static int query_alloc(tsdb_db *db, tsdb_query *q, tsdb_err *err)
+{
+	memset(q, 0, sizeof *q);
+	q->exclude_row = -1;
+	if (tsdb_db_kernel(db, err) < 0)
+		return -1;
+	q->grid = malloc(db->params.L * sizeof(double));
+	q->spectrum = malloc(tsdb_spectrum_doubles(db->params.L) * sizeof(double));
+	if (!q->grid || !q->spectrum) {
+		tsdb_query_free(q);
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	}
+	return 0;
+}
+
+static void query_vp_distances(tsdb_db *db, tsdb_query *q)
+{
+	for (uint32_t i = 0; i < db->nchosen; i++)
+		q->vpdist[i] = tsdb_kernel_distance(&db->kernel, q->spectrum, q->log_self, db->vp[i].spectrum,
+						    db->vp[i].log_self);
+}
+
+int tsdb_query_from_series(tsdb_db *db, const tsdb_series *s, tsdb_query *q, tsdb_err *err)
+{
+	if (query_alloc(db, q, err) < 0)
+		return -1;
+	if (tsdb_kernel_grid(&db->kernel, s->t, s->v, s->n, q->grid, err) < 0) {
+		tsdb_query_free(q);
+		return -1;
+	}
+	tsdb_kernel_prepare(&db->kernel, q->grid, q->spectrum, &q->log_self);
+	query_vp_distances(db, q);
+	return 0;
+}
+
+int tsdb_query_from_id(tsdb_db *db, const char *id, size_t id_len, tsdb_query *q, tsdb_err *err)
+{
+	tsdb_rec rec;
+	if (tsdb_db_find(db, id, id_len, &rec, err) < 0)
+		return -1;
+	if (query_alloc(db, q, err) < 0)
+		return -1;
+	/* The stored derived data is exactly what a query from the original
+	 * points would compute; reuse it. */
+	memcpy(q->grid, rec.grid, db->params.L * sizeof(double));
+	memcpy(q->spectrum, rec.spectrum, tsdb_spectrum_doubles(db->params.L) * sizeof(double));
+	q->log_self = rec.log_self;
+	q->exclude_row = rec.row;
+	if (rec.nvp)
+		memcpy(q->vpdist, rec.vpdist, rec.nvp * sizeof(double));
+	return 0;
+}
+
+/* The k best so far: a max-heap on (distance, id), worst at the top. */
+typedef struct topk {
+	tsdb_hit *h;
+	uint32_t n, k;
+} topk;
+
+static void heap_sift_down(topk *t, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < t->n && tsdb_hit_cmp(&t->h[l], &t->h[m]) > 0)
+			m = l;
+		if (r < t->n && tsdb_hit_cmp(&t->h[r], &t->h[m]) > 0)
+			m = r;
+		if (m == i)
+			return;
+		tsdb_hit tmp = t->h[i];
+		t->h[i] = t->h[m];
+		t->h[m] = tmp;
+		i = m;
+	}
+}
+
+static void topk_offer(topk *t, const tsdb_hit *x)
+{
+	if (t->n < t->k) {
+		uint32_t i = t->n++;
+		t->h[i] = *x;
+		while (i > 0 && tsdb_hit_cmp(&t->h[(i - 1) / 2], &t->h[i]) < 0) {
+			tsdb_hit tmp = t->h[i];
+			t->h[i] = t->h[(i - 1) / 2];
+			t->h[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+	} else if (tsdb_hit_cmp(x, &t->h[0]) < 0) {
+		t->h[0] = *x;
+		heap_sift_down(t, 0);
+	}
+}
+
+/* What a series must beat to matter: the k-th best, or +inf until full. */
+static double topk_bound(const topk *t)
+{
+	return t->n < t->k ? INFINITY : t->h[0].distance;
+}
+
+/* True distance from q to the series at rec. */
+static double rec_distance(tsdb_db *db, const tsdb_query *q, const tsdb_rec *rec)
+{
+	return tsdb_kernel_distance(&db->kernel, q->spectrum, q->log_self, rec->spectrum, rec->log_self);
+}
+
+static double lower_bound(const tsdb_query *q, const tsdb_rec *rec)
+{
+	double lb = 0;
+	for (uint32_t i = 0; i < rec->nvp; i++) {
+		double g = fabs(q->vpdist[i] - rec->vpdist[i]);
+		if (g > lb)
+			lb = g;
+	}
+	return lb;
+}
+
+/* Visits every candidate the walk cannot rule out.  visit() returns the
+ * current bound (or NAN on error). */
+typedef double (*visit_fn)(void *ctx, const tsdb_rec *rec, tsdb_err *err);
+
+static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, double bound,
+		   tsdb_search_stats *st, tsdb_err *err)
+{
+	uint32_t best = 0;
+	for (uint32_t i = 1; i < db->nchosen; i++)
+		if (q->vpdist[i] < q->vpdist[best])
+			best = i;
+	double center = q->vpdist[best];
+	rbt_cursor up, down;
+	rbt_cursor_init(&up, &db->snap, &rbt_key_distrow, db->vpidx[best]);
+	rbt_cursor_init(&down, &db->snap, &rbt_key_distrow, db->vpidx[best]);
+	uint8_t key[12];
+	rbt_distrow_put(key, center, 0);
+	int ru = rbt_seek_ge(&up, key, err);
+	int rd = ru < 0 ? -1 : rbt_seek_le(&down, key, err);
+	if (rd == 1 && ru == 1 && down.node.off == up.node.off)
+		rd = rbt_prev(&down, err);
+	while (ru == 1 || rd == 1) {
+		double gu = ru == 1 ? rbt_distrow_distance(up.node.key) - center : INFINITY;
+		double gd = rd == 1 ? center - rbt_distrow_distance(down.node.key) : INFINITY;
+		int go_up = gu <= gd;
+		double gap = go_up ? gu : gd;
+		if (gap > bound + TSDB_PRUNE_SLACK)
+			break;
+		uint64_t off = go_up ? up.node.value : down.node.value;
+		st->visited++;
+		tsdb_rec rec;
+		if (tsdb_rec_read(db, off, 0, &rec, err) < 0)
+			return -1;
+		if ((int64_t)rec.row != q->exclude_row && lower_bound(q, &rec) <= bound + TSDB_PRUNE_SLACK) {
+			bound = visit(ctx, &rec, err);
+			if (isnan(bound))
+				return -1;
+		}
+		if (go_up)
+			ru = rbt_next(&up, err);
+		else
+			rd = rbt_prev(&down, err);
+	}
+	if (ru < 0 || rd < 0)
+		return tsdb_errctx(err, "%s", db->path);
+	return 0;
+}
+
+/* Every stored series in id order (brute force, or no vantage points yet). */
+static int scan_all(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, tsdb_search_stats *st,
+		    tsdb_err *err)
+{
+	rbt_cursor c;
+	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
+	int r;
+	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
+		st->visited++;
+		tsdb_rec rec;
+		if (tsdb_rec_read(db, c.node.value, 0, &rec, err) < 0)
+			return -1;
+		if ((int64_t)rec.row == q->exclude_row)
+			continue;
+		if (isnan(visit(ctx, &rec, err)))
+			return -1;
+	}
+	return r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
+}
+
+typedef struct knn_ctx {
+	tsdb_db *db;
+	const tsdb_query *q;
+	topk top;
+	tsdb_search_stats *st;
+} knn_ctx;
+
+static double knn_visit(void *p, const tsdb_rec *rec, tsdb_err *err)
+{
+	(void)err;
+	knn_ctx *cx = p;
+	cx->st->computed++;
+	tsdb_hit h = {.distance = rec_distance(cx->db, cx->q, rec), .id = rec->id, .id_len = rec->id_len,
+		      .off = rec->off};
+	topk_offer(&cx->top, &h);
+	return topk_bound(&cx->top);
+}
+
+static int knn(tsdb_db *db, const tsdb_query *q, uint32_t k, int brute, tsdb_hit *hits, uint32_t *nhits,
+	       tsdb_search_stats *st, tsdb_err *err)
+{
+	tsdb_search_stats local = {0};
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof *st);
+	*nhits = 0;
+	if (k == 0)
+		return 0;
+	if (tsdb_db_kernel(db, err) < 0)
+		return -1;
+	knn_ctx cx = {.db = db, .q = q, .top = {.h = hits, .n = 0, .k = k}, .st = st};
+	int rc = (brute || db->nchosen == 0) ? scan_all(db, q, knn_visit, &cx, st, err)
+					     : vp_walk(db, q, knn_visit, &cx, INFINITY, st, err);
+	if (rc < 0)
+		return -1;
+	qsort(hits, cx.top.n, sizeof *hits, hit_qsort_cmp);
+	*nhits = cx.top.n;
+	return 0;
+}
+
+int tsdb_search_knn(tsdb_db *db, const tsdb_query *q, uint32_t k, tsdb_hit *hits, uint32_t *nhits,
+		    tsdb_search_stats *st, tsdb_err *err)
+{
+	return knn(db, q, k, 0, hits, nhits, st, err);
+}
+
+int tsdb_search_brute(tsdb_db *db, const tsdb_query *q, uint32_t k, tsdb_hit *hits, uint32_t *nhits,
+		      tsdb_search_stats *st, tsdb_err *err)
+{
+	return knn(db, q, k, 1, hits, nhits, st, err);
+}
+
+typedef struct within_ctx {
+	tsdb_db *db;
+	const tsdb_query *q;
+	double radius;
+	tsdb_hit *h;
+	uint32_t n, cap;
+	tsdb_search_stats *st;
+} within_ctx;
+
+static double within_visit(void *p, const tsdb_rec *rec, tsdb_err *err)
+{
+	within_ctx *cx = p;
+	cx->st->computed++;
+	double d = rec_distance(cx->db, cx->q, rec);
+	if (d > cx->radius)
+		return cx->radius;
+	if (cx->n == cx->cap) {
+		uint32_t cap = cx->cap ? 2 * cx->cap : 64;
+		tsdb_hit *h = realloc(cx->h, cap * sizeof *h);
+		if (!h) {
+			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+			return NAN;
+		}
+		cx->h = h;
+		cx->cap = cap;
+	}
+	cx->h[cx->n++] = (tsdb_hit){.distance = d, .id = rec->id, .id_len = rec->id_len, .off = rec->off};
+	return cx->radius;
+}
+
+int tsdb_search_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t limit,
+		       tsdb_hit **hits, uint32_t *nhits, int *truncated, tsdb_search_stats *st,
+		       tsdb_err *err)
+{
+	tsdb_search_stats local = {0};
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof *st);
+	*hits = NULL;
+	*nhits = 0;
+	*truncated = 0;
+	if (!(radius >= 0) || !isfinite(radius))
+		return tsdb_errf(err, TSDB_E_INVALID_ARG, "radius must be a finite number >= 0");
+	if (tsdb_db_kernel(db, err) < 0)
+		return -1;
+	within_ctx cx = {.db = db, .q = q, .radius = radius, .st = st};
+	int rc = db->nchosen == 0 ? scan_all(db, q, within_visit, &cx, st, err)
+				  : vp_walk(db, q, within_visit, &cx, radius, st, err);
+	if (rc < 0) {
+		free(cx.h);
+		return -1;
+	}
+	qsort(cx.h, cx.n, sizeof *cx.h, hit_qsort_cmp);
+	if (cx.n > limit) {
+		cx.n = limit;
+		*truncated = 1;
+	}
+	*hits = cx.h;
+	*nhits = cx.n;
+	return 0;
+}

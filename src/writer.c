@@ -1,0 +1,993 @@
+/*
+ * writer.c - every change to a database (see writer.h).
+ *
+ * Shape of every operation:
+ *     prepare (no lock)  ->  lock  ->  re-read the newest commit  ->
+ *     append records, change trees in memory  ->  flush + commit once  ->  unlock
+ * Nothing reaches the file before the commit step except appended bytes
+ * past the last commit, which no reader maps and the next writer cuts off;
+ * so any failure, crash or kill leaves the last commit as the database.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "dbformat.h"
+#include "le.h"
+#include "rng.h"
+
+/* ---- the locked writer state ------------------------------------------- */
+
+typedef struct wstate {
+	char *path;
+	int lock_fd;
+	cow_writer w;
+	tsdb_db db;                   /* view of w.snap */
+	rbt_wtree ids;
+	rbt_wtree vp[TSDB_VP_MAX];
+	uint32_t nvp_trees;           /* vantage-point trees open */
+	uint64_t params_off;          /* for the next commit */
+	uint32_t nchosen;
+	uint32_t next_row;
+	uint8_t *buf;                 /* record scratch */
+	size_t buf_cap;
+} wstate;
+
+static int path_join(char **out, const char *dir, const char *name, tsdb_err *err)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	if (!(*out = malloc(n)))
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	snprintf(*out, n, "%s/%s", dir, name);
+	return 0;
+}
+
+/* Exclusive lock on DIR/LOCK; the descriptor is the lock (closing it or
+ * dying releases it, so a killed writer never leaves a stale lock). */
+static int lock_dir(const char *dir, int create, tsdb_err *err)
+{
+	char *path;
+	if (path_join(&path, dir, TSDB_LOCK_FILE, err) < 0)
+		return -1;
+	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			tsdb_errf(err, TSDB_E_UNAVAILABLE, "no database in %s (create one with: tsdb init --db %s)", dir, dir);
+		else
+			tsdb_errno(err, e, "%s: cannot open lock file", path);
+		free(path);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			tsdb_errno(err, errno, "%s: flock", path);
+			close(fd);
+			free(path);
+			return -1;
+		}
+	}
+	free(path);
+	return fd;
+}
+
+static void ws_trees_free(wstate *ws)
+{
+	rbt_w_free(&ws->ids);
+	for (uint32_t i = 0; i < ws->nvp_trees; i++)
+		rbt_w_free(&ws->vp[i]);
+	ws->nvp_trees = 0;
+}
+
+static void ws_close(wstate *ws)
+{
+	ws_trees_free(ws);
+	tsdb_db_detach(&ws->db);
+	cow_writer_close(&ws->w);
+	if (ws->lock_fd >= 0)
+		close(ws->lock_fd);
+	free(ws->path);
+	free(ws->buf);
+	memset(ws, 0, sizeof *ws);
+	ws->lock_fd = -1;
+}
+
+/* Opens the trees of the newest commit for changing. */
+static void ws_trees_open(wstate *ws)
+{
+	rbt_w_open(&ws->ids, &ws->w.snap, &rbt_key_bytes, ws->db.ids);
+	ws->nvp_trees = ws->db.nchosen;
+	for (uint32_t i = 0; i < ws->nvp_trees; i++)
+		rbt_w_open(&ws->vp[i], &ws->w.snap, &rbt_key_distrow, ws->db.vpidx[i]);
+	ws->params_off = ws->db.params_off;
+	ws->nchosen = ws->db.nchosen;
+	ws->next_row = ws->db.next_row;
+}
+
+static int ws_open(wstate *ws, const char *dir, tsdb_err *err)
+{
+	memset(ws, 0, sizeof *ws);
+	ws->lock_fd = -1;
+	if ((ws->lock_fd = lock_dir(dir, 0, err)) < 0)
+		goto fail;
+	if (path_join(&ws->path, dir, TSDB_DATA_FILE, err) < 0)
+		goto fail;
+	if (cow_writer_open(&ws->w, ws->path, err) < 0)
+		goto fail;
+	if (tsdb_db_attach(&ws->db, &ws->w.snap, ws->path, err) < 0)
+		goto fail;
+	ws_trees_open(ws);
+	return 0;
+fail:
+	ws_close(ws);
+	return -1;
+}
+
+static uint8_t *ws_buf(wstate *ws, size_t size, tsdb_err *err)
+{
+	if (size > ws->buf_cap) {
+		uint8_t *b = realloc(ws->buf, size);
+		if (!b) {
+			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for a %zu-byte record", size);
+			return NULL;
+		}
+		ws->buf = b;
+		ws->buf_cap = size;
+	}
+	memset(ws->buf, 0, size);
+	return ws->buf;
+}
+
+/* Flushes every tree and commits; on failure nothing is committed. */
+static int ws_commit(wstate *ws, tsdb_err *err)
+{
+	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX];
+	rbt_root r;
+	words[W_MAGIC] = TSDB_DB_MAGIC;
+	words[W_PARAMS] = ws->params_off;
+	words[W_NEXT_ROW] = ws->next_row;
+	if (rbt_w_flush(&ws->ids, &ws->w, &r, err) < 0)
+		goto fail;
+	words[W_ID_ROOT] = r.node;
+	words[W_ID_COUNT] = r.count;
+	words[W_CHOSEN] = ws->nchosen;
+	for (uint32_t i = 0; i < ws->nchosen; i++) {
+		if (rbt_w_flush(&ws->vp[i], &ws->w, &r, err) < 0)
+			goto fail;
+		words[W_VP0 + 2 * i] = r.node;
+		words[W_VP0 + 2 * i + 1] = r.count;
+	}
+	if (cow_commit(&ws->w, words, W_VP0 + 2 * ws->nchosen, err) < 0)
+		return -1;
+	return tsdb_db_attach(&ws->db, &ws->w.snap, ws->path, err);
+fail:
+	cow_rollback(&ws->w);
+	return -1;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* A series ready to be stored: original points plus derived data. */
+typedef struct prepared {
+	const tsdb_series *s;
+	double *grid, *spectrum;      /* owned */
+	double log_self;
+	double vpdist[TSDB_VP_MAX];
+	int vp_epoch;                 /* vpdist computed against the unlocked snapshot's vantage points */
+	uint64_t old_off;             /* record it replaces, 0 if none */
+	int skip;                     /* already stored unchanged */
+	uint32_t row;
+	uint64_t off;                 /* its new record */
+} prepared;
+
+static int append_record(wstate *ws, const tsdb_series *s, uint32_t row, double log_self, const double *vpdist,
+			 uint32_t nvp, const double *spectrum, const double *grid, uint64_t *off, tsdb_err *err)
+{
+	uint32_t L = ws->db.params.L;
+	size_t size = tsdb_rec_size(L, nvp, s->n, s->id_len, s->meta_len);
+	if (size > UINT32_MAX)
+		return tsdb_errf(err, TSDB_E_TOO_LARGE, "series '%s' is too large to store (%zu points)", s->id, s->n);
+	uint8_t *b = ws_buf(ws, size, err);
+	if (!b)
+		return -1;
+	le32_put(b, REC_MAGIC);
+	le32_put(b + 8, (uint32_t)size);
+	le32_put(b + 12, row);
+	le32_put(b + 16, (uint32_t)s->n);
+	le32_put(b + 20, (uint32_t)s->meta_len);
+	b[24] = (uint8_t)s->id_len;
+	b[25] = (uint8_t)(s->id_len >> 8);
+	b[26] = (uint8_t)nvp;
+	b[27] = 0;
+	le32_put(b + 28, L);
+	uint8_t *p = b + REC_FIXED;
+	size_t nspec = tsdb_spectrum_doubles(L);
+	memcpy(p, &log_self, 8);
+	p += 8;
+	memcpy(p, vpdist, 8 * (size_t)nvp);
+	p += 8 * (size_t)nvp;
+	memcpy(p, spectrum, 8 * nspec);
+	p += 8 * nspec;
+	memcpy(p, grid, 8 * (size_t)L);
+	p += 8 * (size_t)L;
+	memcpy(p, s->t, 8 * s->n);
+	p += 8 * s->n;
+	memcpy(p, s->v, 8 * s->n);
+	p += 8 * s->n;
+	memcpy(p, s->id, s->id_len);
+	p += s->id_len;
+	if (s->meta_len)
+		memcpy(p, s->meta, s->meta_len);
+	le32_put(b + 4, crc32c(0, b + 8, size - 8));
+	return cow_append(&ws->w, b, size, 8, off, err);
+}
+
+/* A stored record again, with new vantage-point distances. */
+static int rewrite_record(wstate *ws, const tsdb_rec *rec, const double *vpdist, uint32_t nvp, uint64_t *off,
+			  tsdb_err *err)
+{
+	tsdb_series s;
+	memset(&s, 0, sizeof s);
+	memcpy(s.id, rec->id, rec->id_len);
+	s.id_len = rec->id_len;
+	s.n = rec->npoints;
+	s.t = (double *)rec->t;
+	s.v = (double *)rec->v;
+	s.meta = (char *)rec->meta;
+	s.meta_len = rec->meta_len;
+	return append_record(ws, &s, rec->row, rec->log_self, vpdist, nvp, rec->spectrum, rec->grid, off, err);
+}
+
+static int append_params(wstate *ws, const tsdb_params *p, uint32_t nchosen, const char *const *vp_ids,
+			 const size_t *vp_id_lens, const double *const *vp_grids, const double *const *vp_specs,
+			 const double *vp_log_self, uint64_t *off, tsdb_err *err)
+{
+	size_t vpb = tsdb_params_vp_bytes(p->L), nspec = tsdb_spectrum_doubles(p->L);
+	size_t size = PARAMS_FIXED + nchosen * vpb;
+	uint8_t *b = ws_buf(ws, size, err);
+	if (!b)
+		return -1;
+	le32_put(b, PARAMS_MAGIC);
+	le32_put(b + 8, (uint32_t)size);
+	le32_put(b + 12, p->L);
+	lef64_put(b + 16, p->mult);
+	le64_put(b + 24, p->seed);
+	le32_put(b + 32, p->nvp);
+	le32_put(b + 36, nchosen);
+	for (uint32_t i = 0; i < nchosen; i++) {
+		uint8_t *v = b + PARAMS_FIXED + i * vpb;
+		v[0] = (uint8_t)vp_id_lens[i];
+		memcpy(v + 1, vp_ids[i], vp_id_lens[i]);
+		lef64_put(v + VP_ID_BYTES, vp_log_self[i]);
+		memcpy(v + VP_ID_BYTES + 8, vp_specs[i], 8 * nspec);
+		memcpy(v + VP_ID_BYTES + 8 + 8 * nspec, vp_grids[i], 8 * (size_t)p->L);
+	}
+	le32_put(b + 4, crc32c(0, b + 8, size - 8));
+	return cow_append(&ws->w, b, size, 8, off, err);
+}
+
+/* ---- init --------------------------------------------------------------- */
+
+int tsdb_init(const char *dir, const tsdb_params *p, tsdb_err *err)
+{
+	if (tsdb_params_check(p, err) < 0)
+		return -1;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return tsdb_errno(err, errno, "%s: cannot create directory", dir);
+	int lock_fd = lock_dir(dir, 1, err);
+	if (lock_fd < 0)
+		return -1;
+	char *path = NULL, *tmp = NULL;
+	int rc = -1;
+	wstate ws;
+	memset(&ws, 0, sizeof ws);
+	ws.lock_fd = -1;
+	if (path_join(&path, dir, TSDB_DATA_FILE, err) < 0 || path_join(&tmp, dir, TSDB_DATA_FILE ".new", err) < 0)
+		goto out;
+	if (access(path, F_OK) == 0) {
+		tsdb_errf(err, TSDB_E_DUPLICATE, "%s already holds a database", dir);
+		goto out;
+	}
+	unlink(tmp); /* left by an init that died */
+	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&ws.w, tmp, err) < 0)
+		goto out;
+	ws.db.params = *p;
+	uint64_t words[W_VP0] = {TSDB_DB_MAGIC, 0, 0, 0, 0, 0};
+	if (append_params(&ws, p, 0, NULL, NULL, NULL, NULL, NULL, &words[W_PARAMS], err) < 0 ||
+	    cow_commit(&ws.w, words, W_VP0, err) < 0)
+		goto out;
+	cow_writer_close(&ws.w);
+	rc = cow_replace(tmp, path, err);
+out:
+	cow_writer_close(&ws.w);
+	free(ws.buf);
+	if (rc < 0 && tmp)
+		unlink(tmp);
+	free(path);
+	free(tmp);
+	close(lock_fd);
+	return rc;
+}
+
+/* ---- vantage points ----------------------------------------------------- */
+
+/* A series that may become a vantage point. */
+typedef struct candidate {
+	const char *id;
+	size_t id_len;
+	const double *grid, *spectrum;
+	double log_self;
+} candidate;
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const candidate *x = a, *y = b;
+	size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
+	int c = memcmp(x->id, y->id, n);
+	return c ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
+}
+
+/* Chooses p->nvp of the candidates (sorted by id, then a seeded partial
+ * shuffle: the same database contents and seed give the same choice) and
+ * writes a params record naming them. */
+static int choose_vps(wstate *ws, const tsdb_params *p, candidate *c, size_t n, tsdb_err *err)
+{
+	qsort(c, n, sizeof *c, cand_cmp);
+	tsdb_rng rng;
+	tsdb_rng_seed(&rng, p->seed);
+	for (uint32_t i = 0; i < p->nvp; i++) {
+		size_t j = i + (size_t)tsdb_rng_below(&rng, n - i);
+		candidate t = c[i];
+		c[i] = c[j];
+		c[j] = t;
+	}
+	const char *ids[TSDB_VP_MAX];
+	size_t lens[TSDB_VP_MAX];
+	const double *grids[TSDB_VP_MAX], *specs[TSDB_VP_MAX];
+	double ls[TSDB_VP_MAX];
+	for (uint32_t i = 0; i < p->nvp; i++) {
+		ids[i] = c[i].id;
+		lens[i] = c[i].id_len;
+		grids[i] = c[i].grid;
+		specs[i] = c[i].spectrum;
+		ls[i] = c[i].log_self;
+	}
+	if (append_params(ws, p, p->nvp, ids, lens, grids, specs, ls, &ws->params_off, err) < 0)
+		return -1;
+	ws->nchosen = p->nvp;
+	return 0;
+}
+
+/* The vantage points as the next commit will have them: those in the
+ * params record at ws->params_off, readable only once committed, so they
+ * are taken from the candidates when just chosen. */
+typedef struct vpset {
+	uint32_t n;
+	const double *spectrum[TSDB_VP_MAX];
+	double log_self[TSDB_VP_MAX];
+} vpset;
+
+static void vps_from_db(const tsdb_db *db, vpset *v)
+{
+	v->n = db->nchosen;
+	for (uint32_t i = 0; i < v->n; i++) {
+		v->spectrum[i] = db->vp[i].spectrum;
+		v->log_self[i] = db->vp[i].log_self;
+	}
+}
+
+static void vpdist_compute(tsdb_kernel *k, const vpset *v, const double *spectrum, double log_self,
+			   double *out)
+{
+	for (uint32_t i = 0; i < v->n; i++)
+		out[i] = tsdb_kernel_distance(k, spectrum, log_self, v->spectrum[i], v->log_self[i]);
+}
+
+/* Pending vantage-point index insertions, sorted per tree before they go
+ * in: neighbouring keys share their paths, so a sorted batch copies far
+ * fewer nodes and stays in cache. */
+typedef struct vpkey {
+	double d;
+	uint32_t row;
+	uint64_t off;
+} vpkey;
+
+static int vpkey_cmp(const void *a, const void *b)
+{
+	const vpkey *x = a, *y = b;
+	if (x->d != y->d)
+		return x->d < y->d ? -1 : 1;
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+typedef struct vpkeys {
+	vpkey *k;
+	size_t n, cap;
+} vpkeys;
+
+static int vpkeys_add(vpkeys *ks, double d, uint32_t row, uint64_t off, tsdb_err *err)
+{
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? 2 * ks->cap : 256;
+		vpkey *k = realloc(ks->k, cap * sizeof *k);
+		if (!k)
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		ks->k = k;
+		ks->cap = cap;
+	}
+	ks->k[ks->n++] = (vpkey){d, row, off};
+	return 0;
+}
+
+static int vpkeys_insert(wstate *ws, vpkeys *ks, tsdb_err *err)
+{
+	for (uint32_t i = 0; i < ws->nchosen; i++) {
+		qsort(ks[i].k, ks[i].n, sizeof *ks[i].k, vpkey_cmp);
+		for (size_t j = 0; j < ks[i].n; j++) {
+			uint8_t key[12];
+			rbt_distrow_put(key, ks[i].k[j].d, ks[i].k[j].row);
+			int r = rbt_w_insert(&ws->vp[i], key, ks[i].k[j].off, 0, err);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				return tsdb_errf(err, TSDB_E_CORRUPT, "%s: row %u is already in vantage point index %u",
+						 ws->path, ks[i].k[j].row, i);
+		}
+	}
+	return 0;
+}
+
+static void vpkeys_free(vpkeys *ks)
+{
+	for (uint32_t i = 0; i < TSDB_VP_MAX; i++)
+		free(ks[i].k);
+}
+
+static int vp_delete(wstate *ws, const tsdb_rec *rec, tsdb_err *err)
+{
+	for (uint32_t i = 0; i < ws->nvp_trees; i++) {
+		uint8_t key[12];
+		rbt_distrow_put(key, rec->vpdist[i], rec->row);
+		int r = rbt_w_delete(&ws->vp[i], key, NULL, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return tsdb_errf(err, TSDB_E_CORRUPT, "%s: series '%.*s' is missing from vantage point index %u",
+					 ws->path, (int)rec->id_len, rec->id, i);
+	}
+	return 0;
+}
+
+/* Whether the committed id entry n is still in the batch's id tree with
+ * the same record (not removed or replaced by this batch). */
+static int still_stored(wstate *ws, const rbt_node *n, tsdb_err *err)
+{
+	uint64_t cur;
+	int found = rbt_w_lookup(&ws->ids, n->key, &cur, err);
+	if (found < 0)
+		return -1;
+	return found && cur == n->value;
+}
+
+/* Rewrites every stored series (except those being replaced) with
+ * distances to the vantage points vs, queueing their index keys. */
+static int restamp_stored(wstate *ws, tsdb_kernel *k, const vpset *vs, vpkeys *ks, tsdb_err *err)
+{
+	rbt_cursor c;
+	rbt_cursor_init(&c, &ws->w.snap, &rbt_key_bytes, ws->db.ids);
+	int r;
+	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
+		int keep = still_stored(ws, &c.node, err);
+		if (keep < 0)
+			return -1;
+		if (!keep)
+			continue;
+		tsdb_rec rec;
+		if (tsdb_rec_read(&ws->db, c.node.value, 1, &rec, err) < 0)
+			return -1;
+		double vpd[TSDB_VP_MAX];
+		vpdist_compute(k, vs, rec.spectrum, rec.log_self, vpd);
+		uint64_t off;
+		if (rewrite_record(ws, &rec, vpd, vs->n, &off, err) < 0)
+			return -1;
+		if (rbt_w_insert(&ws->ids, c.node.key, off, 1, err) < 0)
+			return -1;
+		for (uint32_t i = 0; i < vs->n; i++)
+			if (vpkeys_add(&ks[i], vpd[i], rec.row, off, err) < 0)
+				return -1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* Replaces the vantage-point trees by empty ones for nchosen points. */
+static void vp_trees_reset(wstate *ws)
+{
+	for (uint32_t i = 0; i < ws->nvp_trees; i++)
+		rbt_w_free(&ws->vp[i]);
+	ws->nvp_trees = ws->nchosen;
+	for (uint32_t i = 0; i < ws->nvp_trees; i++)
+		rbt_w_open(&ws->vp[i], &ws->w.snap, &rbt_key_distrow, (rbt_root){0, 0});
+}
+
+/* ---- insert ------------------------------------------------------------- */
+
+static void prepared_free(prepared *pr, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(pr[i].grid);
+		free(pr[i].spectrum);
+	}
+	free(pr);
+}
+
+static int same_params_record(const tsdb_db *a, const tsdb_db *b)
+{
+	const uint8_t *pa = cow_ptr(&a->snap, a->params_off, PARAMS_FIXED);
+	const uint8_t *pb = cow_ptr(&b->snap, b->params_off, PARAMS_FIXED);
+	uint32_t size = le32_get(pa + 8);
+	return size == le32_get(pb + 8) && !memcmp(pa, pb, size);
+}
+
+static int same_series(const tsdb_rec *rec, const tsdb_series *s)
+{
+	return rec->npoints == s->n && rec->meta_len == s->meta_len &&
+	       !memcmp(rec->t, s->t, 8 * s->n) && !memcmp(rec->v, s->v, 8 * s->n) &&
+	       (!s->meta_len || !memcmp(rec->meta, s->meta, s->meta_len));
+}
+
+static void progress(const tsdb_insert_opts *o, const char *stage, size_t done, size_t total)
+{
+	if (o && o->progress && (done % 1024 == 0 || done == total))
+		o->progress(o->progress_ctx, stage, done, total);
+}
+
+static int id_cmp_series(const void *a, const void *b)
+{
+	const tsdb_series *x = *(const tsdb_series *const *)a, *y = *(const tsdb_series *const *)b;
+	size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
+	int c = memcmp(x->id, y->id, n);
+	return c ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
+}
+
+static int batch_ids_unique(const tsdb_series *series, size_t n, tsdb_err *err)
+{
+	const tsdb_series **v = malloc((n ? n : 1) * sizeof *v);
+	if (!v)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		v[i] = &series[i];
+	qsort(v, n, sizeof *v, id_cmp_series);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (tsdb_id_validate(v[i]->id, v[i]->id_len, err) < 0)
+			rc = -1;
+		else if (i && id_cmp_series(&v[i - 1], &v[i]) == 0)
+			rc = tsdb_errf(err, TSDB_E_DUPLICATE, "id '%s' appears twice in the batch", v[i]->id);
+	}
+	free(v);
+	return rc;
+}
+
+int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb_insert_opts *o,
+		tsdb_insert_result *res, tsdb_err *err)
+{
+	tsdb_insert_result local;
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof *res);
+	if (batch_ids_unique(series, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (tsdb_series_validate(&series[i], SIZE_MAX, err) < 0)
+			return tsdb_errctx(err, "series '%s'", series[i].id);
+
+	/* Unlocked: the database's parameters and current vantage points. */
+	tsdb_db db0;
+	if (tsdb_db_open(&db0, dir, err) < 0)
+		return -1;
+	tsdb_params params = db0.params;
+	tsdb_kernel k;
+	if (tsdb_kernel_init(&k, params.L, params.mult, err) < 0) {
+		tsdb_db_close(&db0);
+		return -1;
+	}
+	int rc = -1;
+	wstate ws;
+	memset(&ws, 0, sizeof ws);
+	ws.lock_fd = -1;
+	vpkeys ks[TSDB_VP_MAX];
+	memset(ks, 0, sizeof ks);
+	candidate *cands = NULL;
+	prepared *pr = calloc(n ? n : 1, sizeof *pr);
+	if (!pr) {
+		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		goto out0;
+	}
+	size_t nspec = tsdb_spectrum_doubles(params.L);
+	vpset vs0;
+	vps_from_db(&db0, &vs0);
+	for (size_t i = 0; i < n; i++) {
+		pr[i].s = &series[i];
+		pr[i].grid = malloc(params.L * sizeof(double));
+		pr[i].spectrum = malloc(nspec * sizeof(double));
+		if (!pr[i].grid || !pr[i].spectrum) {
+			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+			goto out0;
+		}
+		if (tsdb_kernel_grid(&k, series[i].t, series[i].v, series[i].n, pr[i].grid, err) < 0) {
+			tsdb_errctx(err, "series '%s'", series[i].id);
+			goto out0;
+		}
+		tsdb_kernel_prepare(&k, pr[i].grid, pr[i].spectrum, &pr[i].log_self);
+		if (vs0.n) {
+			vpdist_compute(&k, &vs0, pr[i].spectrum, pr[i].log_self, pr[i].vpdist);
+			pr[i].vp_epoch = 1;
+		}
+		progress(o, "preparing", i + 1, n);
+	}
+
+	/* Locked from here on. */
+	if (ws_open(&ws, dir, err) < 0)
+		goto out0;
+	if (ws.db.params.L != params.L || ws.db.params.mult != params.mult) {
+		tsdb_errf(err, TSDB_E_UNKNOWN, "%s was re-created while this insert was prepared; run it again", dir);
+		goto out;
+	}
+	params = ws.db.params;
+	/* The distances computed unlocked stay good if the vantage points are
+	 * still the same ones (a reindex may have run in between). */
+	int same_vps = vs0.n && same_params_record(&db0, &ws.db);
+	size_t nnew = 0;
+	for (size_t i = 0; i < n; i++) {
+		tsdb_rec old;
+		tsdb_err why;
+		int r = tsdb_db_find(&ws.db, series[i].id, series[i].id_len, &old, &why);
+		if (r < 0 && why.code != TSDB_E_INVALID_KEY) {
+			if (err)
+				*err = why;
+			goto out;
+		}
+		if (r == 0) {
+			if (o && o->unchanged_ok && same_series(&old, &series[i])) {
+				pr[i].skip = 1;
+				res->unchanged++;
+				continue;
+			}
+			if (!o || !o->replace) {
+				tsdb_errf(err, TSDB_E_DUPLICATE, "id '%s' is already stored in %s (use --replace to overwrite it)",
+					  series[i].id, dir);
+				goto out;
+			}
+			pr[i].old_off = old.off;
+			res->replaced++;
+		}
+		if (ws.next_row == UINT32_MAX) {
+			tsdb_errf(err, TSDB_E_TOO_LARGE, "%s: row numbers exhausted", dir);
+			goto out;
+		}
+		pr[i].row = ws.next_row++;
+		nnew++;
+	}
+
+	/* Replaced series leave every index first. */
+	for (size_t i = 0; i < n; i++) {
+		if (!pr[i].old_off)
+			continue;
+		tsdb_rec old;
+		uint8_t key[RBT_KEY_MAX];
+		rbt_bytes_put(key, series[i].id, series[i].id_len);
+		if (tsdb_rec_read(&ws.db, pr[i].old_off, 1, &old, err) < 0 || vp_delete(&ws, &old, err) < 0 ||
+		    rbt_w_delete(&ws.ids, key, NULL, err) < 0)
+			goto out;
+	}
+
+	if (nnew == 0) {
+		res->txn = ws.w.snap.meta.txn;
+		rc = 0;
+		goto out;
+	}
+	vpset vs;
+	vps_from_db(&ws.db, &vs);
+	uint64_t after = ws.db.nseries - res->replaced + nnew;
+	if (ws.nchosen == 0 && after >= params.nvp) {
+		/* This batch brings the database to nvp series: choose the
+		 * vantage points among everything present, then give every
+		 * stored series its distances. */
+		cands = malloc(after * sizeof *cands);
+		if (!cands) {
+			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+			goto out;
+		}
+		size_t nc = 0;
+		rbt_cursor c;
+		rbt_cursor_init(&c, &ws.w.snap, &rbt_key_bytes, ws.db.ids);
+		int r;
+		for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
+			tsdb_rec rec;
+			int keep = still_stored(&ws, &c.node, err);
+			if (keep < 0)
+				goto out;
+			if (!keep)
+				continue;
+			if (tsdb_rec_read(&ws.db, c.node.value, 1, &rec, err) < 0)
+				goto out;
+			cands[nc++] = (candidate){rec.id, rec.id_len, rec.grid, rec.spectrum, rec.log_self};
+		}
+		if (r < 0)
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			if (!pr[i].skip)
+				cands[nc++] = (candidate){series[i].id, series[i].id_len, pr[i].grid, pr[i].spectrum,
+							  pr[i].log_self};
+		if (choose_vps(&ws, &params, cands, nc, err) < 0)
+			goto out;
+		vs.n = ws.nchosen;
+		for (uint32_t i = 0; i < vs.n; i++) {
+			vs.spectrum[i] = cands[i].spectrum;
+			vs.log_self[i] = cands[i].log_self;
+		}
+		vp_trees_reset(&ws);
+		if (restamp_stored(&ws, &k, &vs, ks, err) < 0)
+			goto out;
+		res->chose_vantage_points = 1;
+		for (size_t i = 0; i < n; i++)
+			pr[i].vp_epoch = 0;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		if (pr[i].skip)
+			continue;
+		if (vs.n && !(same_vps && pr[i].vp_epoch))
+			vpdist_compute(&k, &vs, pr[i].spectrum, pr[i].log_self, pr[i].vpdist);
+		if (append_record(&ws, &series[i], pr[i].row, pr[i].log_self, pr[i].vpdist, vs.n, pr[i].spectrum,
+				  pr[i].grid, &pr[i].off, err) < 0)
+			goto out;
+		uint8_t key[RBT_KEY_MAX];
+		rbt_bytes_put(key, series[i].id, series[i].id_len);
+		if (rbt_w_insert(&ws.ids, key, pr[i].off, 1, err) < 0)
+			goto out;
+		for (uint32_t j = 0; j < vs.n; j++)
+			if (vpkeys_add(&ks[j], pr[i].vpdist[j], pr[i].row, pr[i].off, err) < 0)
+				goto out;
+		progress(o, "writing", i + 1, n);
+	}
+	if (vpkeys_insert(&ws, ks, err) < 0 || ws_commit(&ws, err) < 0)
+		goto out;
+	res->inserted = nnew;
+	res->txn = ws.w.snap.meta.txn;
+	rc = 0;
+out:
+	if (rc < 0)
+		cow_rollback(&ws.w);
+	ws_close(&ws);
+out0:
+	free(cands);
+	vpkeys_free(ks);
+	prepared_free(pr, n);
+	tsdb_kernel_free(&k);
+	tsdb_db_close(&db0);
+	return rc;
+}
+
+/* ---- remove ------------------------------------------------------------- */
+
+int tsdb_remove(const char *dir, const char *const *ids, const size_t *lens, size_t n, uint64_t *txn,
+		tsdb_err *err)
+{
+	wstate ws;
+	if (ws_open(&ws, dir, err) < 0)
+		return -1;
+	int rc = -1;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[RBT_KEY_MAX];
+		if (!rbt_bytes_put(key, ids[i], lens[i])) {
+			tsdb_errf(err, TSDB_E_INVALID_KEY, "id is %zu bytes (must be 1 to 255)", lens[i]);
+			goto out;
+		}
+		uint64_t off;
+		int r = rbt_w_delete(&ws.ids, key, &off, err);
+		if (r < 0)
+			goto out;
+		if (r == 0) {
+			/* Gone already: named twice in this call, or never stored. */
+			int twice = 0;
+			for (size_t j = 0; j < i && !twice; j++)
+				twice = lens[j] == lens[i] && !memcmp(ids[j], ids[i], lens[i]);
+			if (twice)
+				continue;
+			tsdb_errf(err, TSDB_E_INVALID_KEY, "no series with id '%.*s' in %s", (int)lens[i], ids[i], dir);
+			goto out;
+		}
+		tsdb_rec rec;
+		if (tsdb_rec_read(&ws.db, off, 0, &rec, err) < 0 || vp_delete(&ws, &rec, err) < 0)
+			goto out;
+	}
+	if (ws_commit(&ws, err) < 0)
+		goto out;
+	if (txn)
+		*txn = ws.w.snap.meta.txn;
+	rc = 0;
+out:
+	ws_close(&ws);
+	return rc;
+}
+
+/* ---- reindex ------------------------------------------------------------ */
+
+int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, tsdb_err *err)
+{
+	wstate ws;
+	if (ws_open(&ws, dir, err) < 0)
+		return -1;
+	int rc = -1;
+	tsdb_params p = ws.db.params;
+	if (nvp)
+		p.nvp = nvp;
+	if (seed_given)
+		p.seed = seed;
+	tsdb_kernel k;
+	int kernel_ready = 0;
+	candidate *cands = NULL;
+	vpkeys ks[TSDB_VP_MAX];
+	memset(ks, 0, sizeof ks);
+	if (tsdb_params_check(&p, err) < 0 || tsdb_kernel_init(&k, p.L, p.mult, err) < 0)
+		goto out;
+	kernel_ready = 1;
+	vpset vs = {0};
+	if (ws.db.nseries >= p.nvp) {
+		if (!(cands = malloc(ws.db.nseries * sizeof *cands))) {
+			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+			goto out;
+		}
+		size_t nc = 0;
+		rbt_cursor c;
+		rbt_cursor_init(&c, &ws.w.snap, &rbt_key_bytes, ws.db.ids);
+		int r;
+		for (r = rbt_first(&c, err); r == 1 && nc < ws.db.nseries; r = rbt_next(&c, err)) {
+			tsdb_rec rec;
+			if (tsdb_rec_read(&ws.db, c.node.value, 1, &rec, err) < 0)
+				goto out;
+			cands[nc++] = (candidate){rec.id, rec.id_len, rec.grid, rec.spectrum, rec.log_self};
+		}
+		if (r < 0)
+			goto out;
+		if (choose_vps(&ws, &p, cands, nc, err) < 0)
+			goto out;
+		vs.n = ws.nchosen;
+		for (uint32_t i = 0; i < vs.n; i++) {
+			vs.spectrum[i] = cands[i].spectrum;
+			vs.log_self[i] = cands[i].log_self;
+		}
+	} else {
+		/* Too few series to choose from: wait for inserts, as init does. */
+		if (append_params(&ws, &p, 0, NULL, NULL, NULL, NULL, NULL, &ws.params_off, err) < 0)
+			goto out;
+		ws.nchosen = 0;
+	}
+	vp_trees_reset(&ws);
+	if (restamp_stored(&ws, &k, &vs, ks, err) < 0 || vpkeys_insert(&ws, ks, err) < 0 || ws_commit(&ws, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		cow_rollback(&ws.w);
+	free(cands);
+	vpkeys_free(ks);
+	if (kernel_ready)
+		tsdb_kernel_free(&k);
+	ws_close(&ws);
+	return rc;
+}
+
+/* ---- compact ------------------------------------------------------------ */
+
+typedef struct offmap {
+	uint64_t old, new_;
+} offmap;
+
+static int offmap_cmp(const void *a, const void *b)
+{
+	const offmap *x = a, *y = b;
+	return (x->old > y->old) - (x->old < y->old);
+}
+
+typedef struct remap_ctx {
+	offmap *m;
+	size_t n;
+} remap_ctx;
+
+static int remap_off(void *p, uint64_t v, uint64_t *out, tsdb_err *err)
+{
+	remap_ctx *cx = p;
+	offmap key = {v, 0};
+	offmap *hit = bsearch(&key, cx->m, cx->n, sizeof *cx->m, offmap_cmp);
+	if (!hit)
+		return tsdb_errf(err, TSDB_E_CORRUPT, "index entry points at %llu, which is no stored series",
+				 (unsigned long long)v);
+	*out = hit->new_;
+	return 0;
+}
+
+int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after, tsdb_err *err)
+{
+	wstate ws;
+	if (ws_open(&ws, dir, err) < 0)
+		return -1;
+	int rc = -1;
+	char *tmp = NULL;
+	cow_writer nw;
+	memset(&nw, 0, sizeof nw);
+	nw.wfd = -1;
+	remap_ctx rm = {0};
+	if (path_join(&tmp, dir, TSDB_DATA_FILE ".compact", err) < 0)
+		goto out;
+	unlink(tmp);
+	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&nw, tmp, err) < 0)
+		goto out;
+	const tsdb_db *db = &ws.db;
+	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX] = {TSDB_DB_MAGIC};
+	const uint8_t *params = cow_ptr(&db->snap, db->params_off, PARAMS_FIXED);
+	if (cow_append(&nw, params, le32_get(params + 8), 8, &words[W_PARAMS], err) < 0)
+		goto out;
+	words[W_NEXT_ROW] = db->next_row;
+	words[W_CHOSEN] = db->nchosen;
+	if (!(rm.m = malloc((db->nseries ? db->nseries : 1) * sizeof *rm.m))) {
+		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		goto out;
+	}
+	/* Records in id order, then the trees pointing at them. */
+	rbt_cursor c;
+	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
+	int r;
+	for (r = rbt_first(&c, err); r == 1 && rm.n < db->nseries; r = rbt_next(&c, err)) {
+		tsdb_rec rec;
+		if (tsdb_rec_read(db, c.node.value, 1, &rec, err) < 0)
+			goto out;
+		rm.m[rm.n].old = rec.off;
+		if (cow_append(&nw, db->snap.base + rec.off, rec.size, 8, &rm.m[rm.n].new_, err) < 0)
+			goto out;
+		rm.n++;
+	}
+	if (r < 0)
+		goto out;
+	qsort(rm.m, rm.n, sizeof *rm.m, offmap_cmp);
+	rbt_root root;
+	if (rbt_copy(&db->snap, &rbt_key_bytes, db->ids, &nw, remap_off, &rm, &root, err) < 0)
+		goto out;
+	words[W_ID_ROOT] = root.node;
+	words[W_ID_COUNT] = root.count;
+	for (uint32_t i = 0; i < db->nchosen; i++) {
+		if (rbt_copy(&db->snap, &rbt_key_distrow, db->vpidx[i], &nw, remap_off, &rm, &root, err) < 0)
+			goto out;
+		words[W_VP0 + 2 * i] = root.node;
+		words[W_VP0 + 2 * i + 1] = root.count;
+	}
+	if (cow_commit(&nw, words, W_VP0 + 2 * db->nchosen, err) < 0)
+		goto out;
+	if (bytes_before)
+		*bytes_before = ws.w.snap.size;
+	if (bytes_after)
+		*bytes_after = nw.snap.size;
+	cow_writer_close(&nw);
+	if (cow_replace(tmp, ws.path, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (nw.wfd >= 0)
+		cow_writer_close(&nw);
+	if (rc < 0 && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(rm.m);
+	ws_close(&ws);
+	return rc;
+}

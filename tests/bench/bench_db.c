@@ -1,0 +1,148 @@
+/*
+ * bench_db.c - the database: insert rate in batches of 10,000 and exact
+ * top-k search through the vantage-point indexes, side by side with a
+ * brute-force scan of the same queries on the same snapshot.
+ *
+ * usage: bench_db [N[:L]]...      (default: 1000:100 100000:100)
+ * Each run creates a fresh database under $TMPDIR, mult 1, 20 vantage
+ * points, and removes it afterwards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "rng.h"
+#include "search.h"
+#include "synth.h"
+#include "writer.h"
+
+#define BATCH 10000
+#define K 10
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return v[(size_t)(p * (double)(n - 1) + 0.5)];
+}
+
+static void die(const char *what, const tsdb_err *err)
+{
+	fprintf(stderr, "bench_db: %s: %s\n", what, err->msg);
+	exit(1);
+}
+
+static void run(size_t n, uint32_t L, const char *tmp)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/bench_db.%d.%zu", tmp, (int)getpid(), n);
+	tsdb_err err;
+	tsdb_params p = {.L = L, .mult = 1, .nvp = 20, .seed = 1};
+	if (tsdb_init(dir, &p, &err) < 0)
+		die("init", &err);
+	size_t nb = (n + BATCH - 1) / BATCH;
+	double *rate = malloc(nb * sizeof *rate);
+	tsdb_series *s = calloc(BATCH, sizeof *s);
+	for (size_t b = 0; b < nb; b++) {
+		size_t len = (b + 1) * BATCH <= n ? BATCH : n - b * BATCH;
+		for (size_t i = 0; i < len; i++)
+			if (tsdb_synth_series(7, b * BATCH + i, L, &s[i], &err) < 0)
+				die("gen", &err);
+		double t0 = now();
+		if (tsdb_insert(dir, s, len, NULL, NULL, &err) < 0)
+			die("insert", &err);
+		rate[b] = (double)len / (now() - t0);
+		for (size_t i = 0; i < len; i++)
+			tsdb_series_free(&s[i]);
+	}
+	free(s);
+
+	tsdb_db db;
+	if (tsdb_db_open(&db, dir, &err) < 0)
+		die("open", &err);
+	size_t nq = n >= 100000 ? (L > 200 ? 40 : 100) : 200;
+	double *ti = malloc(nq * sizeof *ti), *tb = malloc(nq * sizeof *tb), *fr = malloc(nq * sizeof *fr);
+	tsdb_rng rng;
+	tsdb_rng_seed(&rng, 3);
+	size_t mismatches = 0;
+	for (size_t q = 0; q < nq; q++) {
+		tsdb_query qu;
+		if (q % 2) {
+			char id[32];
+			snprintf(id, sizeof id, "ts-%06llu", (unsigned long long)tsdb_rng_below(&rng, n));
+			if (tsdb_query_from_id(&db, id, strlen(id), &qu, &err) < 0)
+				die("query", &err);
+		} else {
+			tsdb_series x;
+			if (tsdb_synth_series(99, q, L, &x, &err) < 0 || tsdb_query_from_series(&db, &x, &qu, &err) < 0)
+				die("query", &err);
+			tsdb_series_free(&x);
+		}
+		tsdb_hit a[K], b[K];
+		uint32_t na, nbh;
+		tsdb_search_stats st;
+		double t0 = now();
+		if (tsdb_search_knn(&db, &qu, K, a, &na, &st, &err) < 0)
+			die("search", &err);
+		double t1 = now();
+		if (tsdb_search_brute(&db, &qu, K, b, &nbh, NULL, &err) < 0)
+			die("brute", &err);
+		double t2 = now();
+		ti[q] = (t1 - t0) * 1e3;
+		tb[q] = (t2 - t1) * 1e3;
+		fr[q] = 100.0 * (double)st.computed / (double)db.nseries;
+		for (uint32_t i = 0; i < na; i++)
+			if (na != nbh || a[i].distance != b[i].distance || a[i].id_len != b[i].id_len ||
+			    memcmp(a[i].id, b[i].id, a[i].id_len))
+				mismatches++;
+		tsdb_query_free(&qu);
+	}
+	double ins = pct(rate, nb, 0.5), im = pct(ti, nq, 0.5), ip = pct(ti, nq, 0.99), bm = pct(tb, nq, 0.5),
+	       bp = pct(tb, nq, 0.99), fm = pct(fr, nq, 0.5), f9 = pct(fr, nq, 0.9);
+	printf("%8zu %5u %6zu %12.0f %9.3f %9.3f %9.3f %9.3f %8.1fx %8.2f%% %8.2f%% %6zu\n", n, L, nq, ins, im, ip, bm,
+	       bp, bm / im, fm, f9, mismatches);
+	fflush(stdout);
+	tsdb_db_close(&db);
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_db: could not remove %s\n", dir);
+	free(rate);
+	free(ti);
+	free(tb);
+	free(fr);
+}
+
+int main(int argc, char **argv)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	printf("database benchmark: exact top-%d, index vs brute force on the same snapshot (times in ms)\n", K);
+	printf("%8s %5s %6s %12s %9s %9s %9s %9s %9s %9s %9s %6s\n", "series", "L", "queries", "insert/s",
+	       "index p50", "index p99", "brute p50", "brute p99", "speedup", "dist p50", "dist p90", "wrong");
+	if (argc < 2) {
+		run(1000, 100, tmp);
+		run(100000, 100, tmp);
+	}
+	for (int i = 1; i < argc; i++) {
+		char *colon;
+		size_t n = strtoul(argv[i], &colon, 10);
+		uint32_t L = *colon == ':' ? (uint32_t)strtoul(colon + 1, NULL, 10) : 100;
+		run(n, L, tmp);
+	}
+	return 0;
+}
