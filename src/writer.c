@@ -401,12 +401,53 @@ typedef struct vpkey {
 	uint64_t off;
 } vpkey;
 
-static int vpkey_cmp(const void *a, const void *b)
+static inline int vpkey_less(const vpkey *x, const vpkey *y)
 {
-	const vpkey *x = a, *y = b;
-	if (x->d != y->d)
-		return x->d < y->d ? -1 : 1;
-	return (x->row > y->row) - (x->row < y->row);
+	return x->d < y->d || (x->d == y->d && x->row < y->row);
+}
+
+/* Sorts keys in place: quicksort with median-of-three pivots, recursing
+ * into the smaller side (depth <= log2 n), insertion sort for short runs.
+ * Specialized because a batch sorts V * n keys and qsort's indirect
+ * comparisons were a tenth of the insert time. */
+static void vpkeys_sort(vpkey *a, size_t n)
+{
+	while (n > 16) {
+		size_t m = n / 2;
+		if (vpkey_less(&a[m], &a[0])) { vpkey t = a[m]; a[m] = a[0]; a[0] = t; }
+		if (vpkey_less(&a[n - 1], &a[0])) { vpkey t = a[n - 1]; a[n - 1] = a[0]; a[0] = t; }
+		if (vpkey_less(&a[n - 1], &a[m])) { vpkey t = a[n - 1]; a[n - 1] = a[m]; a[m] = t; }
+		vpkey pivot = a[m];
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (vpkey_less(&a[i], &pivot))
+				i++;
+			while (vpkey_less(&pivot, &a[j]))
+				j--;
+			if (i >= j)
+				break;
+			vpkey t = a[i];
+			a[i++] = a[j];
+			a[j--] = t;
+		}
+		/* [0, j] <= pivot <= [j + 1, n) */
+		size_t left = j + 1;
+		if (left < n - left) {
+			vpkeys_sort(a, left);
+			a += left;
+			n -= left;
+		} else {
+			vpkeys_sort(a + left, n - left);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		vpkey x = a[i];
+		size_t j = i;
+		for (; j > 0 && vpkey_less(&x, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
 }
 
 typedef struct vpkeys {
@@ -431,7 +472,7 @@ static int vpkeys_add(vpkeys *ks, double d, uint32_t row, uint64_t off, tsdb_err
 static int vpkeys_insert(wstate *ws, vpkeys *ks, tsdb_err *err)
 {
 	for (uint32_t i = 0; i < ws->nchosen; i++) {
-		qsort(ks[i].k, ks[i].n, sizeof *ks[i].k, vpkey_cmp);
+		vpkeys_sort(ks[i].k, ks[i].n);
 		for (size_t j = 0; j < ks[i].n; j++) {
 			uint8_t key[12];
 			rbt_distrow_put(key, ks[i].k[j].d, ks[i].k[j].row);
