@@ -112,6 +112,12 @@ static int open_common(tsdb_db *db, tsdb_err *err)
 	db->next_row = (uint32_t)m->words[W_NEXT_ROW];
 	db->ids = (rbt_root){m->words[W_ID_ROOT], m->words[W_ID_COUNT]};
 	db->nseries = db->ids.count;
+	/* Each series has an id node of at least RBT_NODE_HEADER + 2 bytes in
+	 * the file.  Bounding the count by that keeps the buffers sized by it
+	 * (check, compact, reindex) small and their sizes from overflowing. */
+	if (db->nseries > db->snap.size / (RBT_NODE_HEADER + 2))
+		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: %llu series cannot fit in %llu bytes", db->path,
+				 (unsigned long long)db->nseries, (unsigned long long)db->snap.size);
 	if (read_params(db, err) < 0)
 		return -1;
 	if (m->words[W_CHOSEN] != db->nchosen)

@@ -166,6 +166,10 @@ static inline __attribute__((always_inline)) int node_read(const cow_snap *s, co
 	/* Children are written before their parents. */
 	if (n->left >= off || n->right >= off)
 		return corrupt(err, kk, off, "child offset not below its parent's");
+	/* One node on both sides would make cursors, which climb by comparing
+	 * offsets, step back and forth between it and its parent forever. */
+	if (n->left && n->left == n->right)
+		return corrupt(err, kk, off, "same node as left and right child");
 	return 0;
 }
 

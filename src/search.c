@@ -321,7 +321,8 @@ int tsdb_search_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t
 		free(cx.h);
 		return -1;
 	}
-	qsort(cx.h, cx.n, sizeof *cx.h, hit_qsort_cmp);
+	if (cx.n)  /* cx.h is NULL when nothing matched: qsort(NULL, 0) is UB */
+		qsort(cx.h, cx.n, sizeof *cx.h, hit_qsort_cmp);
 	if (cx.n > limit) {
 		cx.n = limit;
 		*truncated = 1;
