@@ -52,6 +52,11 @@ typedef struct cow_snap {
 	cow_meta meta;
 	int slot;             /* which slot held the commit */
 	uint8_t file_id[16];
+	/* Non-empty when an intact commit record newer than the one opened
+	 * points past the end of the file: the file was cut after that commit
+	 * (not a crash, which never leaves such a record).  Readers carry on
+	 * with the older commit; `tsdb check` reports it. */
+	char lost[160];
 } cow_snap;
 
 /* Creates a new file at path (O_EXCL) holding an empty commit (txn 1,

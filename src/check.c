@@ -71,6 +71,11 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 		if (!grid || !spec || tsdb_db_kernel(db, err) < 0)
 			goto out;
 	}
+	if (db->snap.lost[0]) {
+		tsdb_errf(err, TSDB_E_CORRUPT, "%s: %s (opened txn %llu instead)", db->path, db->snap.lost,
+			  (unsigned long long)db->snap.meta.txn);
+		goto out;
+	}
 	rbt_stats st;
 	if (rbt_check(&db->snap, &rbt_key_bytes, db->ids, &st, err) < 0) {
 		tsdb_errctx(err, "%s: id index", db->path);

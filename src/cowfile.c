@@ -217,6 +217,12 @@ static int snap_load(cow_snap *s, int fd, const char *name, tsdb_err *err)
 	}
 	s->meta = m[pick];
 	s->slot = pick;
+	cow_meta whole;
+	int other = 1 - pick;
+	if (!ok[other] && cow_slot_decode(page + COW_SLOT_OFFSET(other), s->file_id, UINT64_MAX, &whole, NULL) == 0 &&
+	    whole.txn > s->meta.txn)
+		snprintf(s->lost, sizeof s->lost, "commit txn %llu ends at byte %llu but the file has %llu: truncated after that commit",
+			 (unsigned long long)whole.txn, (unsigned long long)whole.end, (unsigned long long)s->file_bytes);
 	s->size = s->meta.end;
 	void *map = mmap(NULL, s->size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
