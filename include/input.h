@@ -117,10 +117,6 @@ int tsdb_input_parse(tsdb_batch *b, const char *buf, size_t len, const char *nam
 int tsdb_input_open_regular(int dirfd, const char *name, const char *shown, int nofollow,
 			    int *fd, tsdb_err *err);
 
-/* Reads all of fd (at most max_bytes, else TSDB_E_TOO_LARGE) into a
- * NUL-terminated malloc'd buffer; name is for messages. */
-int tsdb_input_read_fd(int fd, const char *name, size_t max_bytes, char **buf, size_t *len,
-		       tsdb_err *err);
 
 /* Duplicate ids within b: other[i] (b->n entries) is the earliest other
  * series with the same id as series i, or SIZE_MAX when its id is unique;

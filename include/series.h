@@ -88,6 +88,11 @@ json_t *tsdb_series_to_json(const tsdb_series *s);
 /* Reads a whole file (or stdin for "-") into a NUL-terminated buffer of at
  * most max_bytes (TSDB_E_TOO_LARGE beyond); the caller frees *buf.  On
  * failure *buf is NULL and the message names the path. */
+/* The same from an open descriptor; name is used in messages.  Refuses
+ * directories; regular files larger than max_bytes fail before reading. */
+int tsdb_read_fd(int fd, const char *name, size_t max_bytes, char **buf, size_t *len,
+		 tsdb_err *err);
+
 int tsdb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len,
 		   tsdb_err *err);
 

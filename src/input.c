@@ -392,68 +392,6 @@ int tsdb_input_parse(tsdb_batch *b, const char *buf, size_t len, const char *nam
 
 /* ---- files -------------------------------------------------------------- */
 
-int tsdb_input_read_fd(int fd, const char *name, size_t max_bytes, char **buf, size_t *len,
-		       tsdb_err *err)
-{
-	*buf = NULL;
-	*len = 0;
-	struct stat st;
-	size_t cap = 64 * 1024;
-	if (fstat(fd, &st) != 0)
-		return tsdb_errno(err, errno, "cannot stat %s", name);
-	if (S_ISDIR(st.st_mode))
-		return tsdb_errf(err, TSDB_E_INVALID_ARG, "%s is a directory", name);
-	if (S_ISREG(st.st_mode)) {
-		if ((unsigned long long)st.st_size > max_bytes)
-			return tsdb_errf(err, TSDB_E_TOO_LARGE, "%s is %lld bytes (max %zu)", name,
-					 (long long)st.st_size, max_bytes);
-		/* +1 so the read that sees end of file needs no growth */
-		cap = (size_t)st.st_size + 1;
-	}
-	/* one byte past the bound tells "exactly max" from "more" */
-	size_t limit = max_bytes < SIZE_MAX - 2 ? max_bytes + 1 : SIZE_MAX - 2;
-	if (cap > limit)
-		cap = limit;
-	char *p = malloc(cap + 1);
-	size_t n = 0;
-	if (!p)
-		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory reading %s", name);
-	for (;;) {
-		if (n == cap) {
-			if (cap >= limit)
-				break;
-			size_t want = cap > limit / 2 ? limit : cap * 2;
-			char *q = realloc(p, want + 1);
-			if (!q) {
-				free(p);
-				return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory reading %s",
-						 name);
-			}
-			p = q;
-			cap = want;
-		}
-		ssize_t r = read(fd, p + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(p);
-			return tsdb_errno(err, e, "cannot read %s", name);
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > max_bytes) {
-		free(p);
-		return tsdb_errf(err, TSDB_E_TOO_LARGE, "%s is larger than %zu bytes", name,
-				 max_bytes);
-	}
-	p[n] = '\0';
-	*buf = p;
-	*len = n;
-	return 0;
-}
 
 /* Reads and parses one open file; the caller owns fd. */
 static int load_fd(tsdb_batch *b, int fd, const char *name, const char *forced_id,
@@ -462,7 +400,7 @@ static int load_fd(tsdb_batch *b, int fd, const char *name, const char *forced_i
 	char *buf;
 	size_t len;
 	const char *shown = name ? name : STDIN_NAME;
-	if (tsdb_input_read_fd(fd, shown, o->max_file_bytes, &buf, &len, err))
+	if (tsdb_read_fd(fd, shown, o->max_file_bytes, &buf, &len, err))
 		return problem(b, o, err);
 	int rc = tsdb_input_parse(b, buf, len, name, forced_id, o, err);
 	free(buf);

@@ -560,38 +560,32 @@ json_t *tsdb_series_to_json(const tsdb_series *s)
 
 /* ---- files -------------------------------------------------------------- */
 
-int tsdb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len,
-		   tsdb_err *err)
+int tsdb_read_fd(int fd, const char *name, size_t max_bytes, char **buf, size_t *len,
+		       tsdb_err *err)
 {
 	*buf = NULL;
 	*len = 0;
-	int use_stdin = strcmp(path, "-") == 0;
-	const char *shown = use_stdin ? "standard input" : path;
-	int fd = use_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return tsdb_errno(err, errno, "cannot open %s", path);
-
-	/* read up to one byte past the bound to tell "exactly max" from "more" */
-	size_t limit = max_bytes < SIZE_MAX / 4 ? max_bytes + 1 : SIZE_MAX / 4;
-	size_t cap = 4096;
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		if ((unsigned long long)st.st_size > max_bytes) {
-			tsdb_errf(err, TSDB_E_TOO_LARGE, "%s is %lld bytes (max %zu)", shown,
-				  (long long)st.st_size, max_bytes);
-			goto fail;
-		}
-		if (st.st_size > 0) /* /proc files say 0 and still have content */
-			cap = (size_t)st.st_size + 1;
+	size_t cap = 64 * 1024;
+	if (fstat(fd, &st) != 0)
+		return tsdb_errno(err, errno, "cannot stat %s", name);
+	if (S_ISDIR(st.st_mode))
+		return tsdb_errf(err, TSDB_E_INVALID_ARG, "%s is a directory", name);
+	if (S_ISREG(st.st_mode)) {
+		if ((unsigned long long)st.st_size > max_bytes)
+			return tsdb_errf(err, TSDB_E_TOO_LARGE, "%s is %lld bytes (max %zu)", name,
+					 (long long)st.st_size, max_bytes);
+		/* +1 so the read that sees end of file needs no growth */
+		cap = (size_t)st.st_size + 1;
 	}
+	/* one byte past the bound tells "exactly max" from "more" */
+	size_t limit = max_bytes < SIZE_MAX - 2 ? max_bytes + 1 : SIZE_MAX - 2;
 	if (cap > limit)
 		cap = limit;
 	char *p = malloc(cap + 1);
 	size_t n = 0;
-	if (!p) {
-		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory reading %s", shown);
-		goto fail;
-	}
+	if (!p)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory reading %s", name);
 	for (;;) {
 		if (n == cap) {
 			if (cap >= limit)
@@ -599,8 +593,9 @@ int tsdb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len,
 			size_t want = cap > limit / 2 ? limit : cap * 2;
 			char *q = realloc(p, want + 1);
 			if (!q) {
-				tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory reading %s", shown);
-				goto fail_buf;
+				free(p);
+				return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory reading %s",
+						 name);
 			}
 			p = q;
 			cap = want;
@@ -609,27 +604,36 @@ int tsdb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			tsdb_errno(err, errno, "cannot read %s", shown);
-			goto fail_buf;
+			int e = errno;
+			free(p);
+			return tsdb_errno(err, e, "cannot read %s", name);
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
 	if (n > max_bytes) {
-		tsdb_errf(err, TSDB_E_TOO_LARGE, "%s is larger than %zu bytes", shown, max_bytes);
-		goto fail_buf;
+		free(p);
+		return tsdb_errf(err, TSDB_E_TOO_LARGE, "%s is larger than %zu bytes", name,
+				 max_bytes);
 	}
-	if (!use_stdin)
-		close(fd);
 	p[n] = '\0';
 	*buf = p;
 	*len = n;
 	return 0;
-fail_buf:
-	free(p);
-fail:
-	if (!use_stdin)
-		close(fd);
-	return -1;
+}
+
+int tsdb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len,
+		   tsdb_err *err)
+{
+	*buf = NULL;
+	*len = 0;
+	if (strcmp(path, "-") == 0)
+		return tsdb_read_fd(STDIN_FILENO, "standard input", max_bytes, buf, len, err);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return tsdb_errno(err, errno, "cannot open %s", path);
+	int rc = tsdb_read_fd(fd, path, max_bytes, buf, len, err);
+	close(fd);
+	return rc;
 }

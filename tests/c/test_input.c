@@ -430,7 +430,7 @@ static void test_bounds(void)
 	close(fds[1]);
 	char *buf;
 	size_t len;
-	CHECK(tsdb_input_read_fd(fds[0], "pipe", 12, &buf, &len, &e) == -1);
+	CHECK(tsdb_read_fd(fds[0], "pipe", 12, &buf, &len, &e) == -1);
 	CHECK(e.code == TSDB_E_TOO_LARGE && contains(e.msg, "pipe is larger than 12 bytes"));
 	close(fds[0]);
 
