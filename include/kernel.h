@@ -28,14 +28,29 @@
 #define TSDB_L_MAX 65536u
 #define TSDB_MULT_MAX 1000.0
 
+/* Two exact ways to evaluate K.  Spectral: one c2r FFT per distance,
+ * O(L log L), after FFTW plans that cost about 1 ms to make in every new
+ * process.  Direct: the L dot products themselves, O(L^2), nothing to
+ * prepare; at small L it beats paying for the plans in a process that
+ * computes few distances (a handler answering one query). */
+enum tsdb_kernel_mode { TSDB_KERNEL_SPECTRAL, TSDB_KERNEL_DIRECT };
+
+/* Grid lengths up to this are evaluated directly at query time. */
+#define TSDB_DIRECT_MAX_L 128u
+
 typedef struct tsdb_kernel {
 	uint32_t L;
 	double mult;
+	int direct;   /* made with TSDB_KERNEL_DIRECT: no FFT plans */
 	void *priv; /* plans and buffers, owned */
 } tsdb_kernel;
 
 /* Checks TSDB_L_MIN <= L <= TSDB_L_MAX and 0 < mult <= TSDB_MULT_MAX. */
 int tsdb_kernel_init(tsdb_kernel *k, uint32_t L, double mult, tsdb_err *err);
+/* tsdb_kernel_init is the spectral mode.  A direct kernel must not be
+ * given to tsdb_kernel_prepare or tsdb_kernel_distance. */
+int tsdb_kernel_init_mode(tsdb_kernel *k, uint32_t L, double mult, enum tsdb_kernel_mode mode,
+			  tsdb_err *err);
 void tsdb_kernel_free(tsdb_kernel *k);
 
 /* Number of doubles in a spectrum: 2 * (L/2 + 1), interleaved re, im. */
@@ -65,6 +80,12 @@ double tsdb_kernel_distance(tsdb_kernel *k, const double *spec_x, double log_sel
 /* The implementation of log K this kernel runs, chosen for the CPU in init:
  * "generic" or "avx2+fma".  Variants agree to ~1e-15 but not bit for bit,
  * so log_self values are only exactly reproducible by the same variant. */
+/* Direct evaluation from standardized grids (any mode).  Agrees with the
+ * spectral functions to rounding. */
+double tsdb_kernel_log_self_direct(tsdb_kernel *k, const double *grid);
+double tsdb_kernel_distance_direct(tsdb_kernel *k, const double *grid_x, double log_self_x,
+				   const double *grid_y, double log_self_y);
+
 const char *tsdb_kernel_variant(const tsdb_kernel *k);
 
 /* Switches to the portable variant (for tests and benchmarks); call it

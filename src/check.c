@@ -33,19 +33,20 @@ static int close_enough(const double *a, const double *b, size_t n)
 	return 1;
 }
 
-static int recompute_matches(tsdb_db *db, const tsdb_rec *rec, double *grid, double *spec, tsdb_err *err)
+static int recompute_matches(tsdb_db *db, tsdb_kernel *k, const tsdb_rec *rec, double *grid, double *spec,
+			     tsdb_err *err)
 {
 	uint32_t L = db->params.L;
 	double ls;
-	if (tsdb_kernel_grid(&db->kernel, rec->t, rec->v, rec->npoints, grid, err) < 0)
+	if (tsdb_kernel_grid(k, rec->t, rec->v, rec->npoints, grid, err) < 0)
 		return tsdb_errctx(err, "series '%.*s'", (int)rec->id_len, rec->id);
-	tsdb_kernel_prepare(&db->kernel, grid, spec, &ls);
+	tsdb_kernel_prepare(k, grid, spec, &ls);
 	if (!close_enough(grid, rec->grid, L) || !close_enough(spec, rec->spectrum, tsdb_spectrum_doubles(L)) ||
 	    !close_enough(&ls, &rec->log_self, 1))
 		return tsdb_errf(err, TSDB_E_CORRUPT, "series '%.*s' (record %llu): derived data differs from its points",
 				 (int)rec->id_len, rec->id, (unsigned long long)rec->off);
 	for (uint32_t i = 0; i < rec->nvp; i++) {
-		double d = tsdb_kernel_distance(&db->kernel, spec, ls, db->vp[i].spectrum, db->vp[i].log_self);
+		double d = tsdb_kernel_distance(k, spec, ls, db->vp[i].spectrum, db->vp[i].log_self);
 		/* Distances near 0 carry ~1e-8 of rounding (sqrt of a difference). */
 		if (!(fabs(d - rec->vpdist[i]) <= 1e-6))
 			return tsdb_errf(err, TSDB_E_CORRUPT,
@@ -65,10 +66,16 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 	double *grid = NULL, *spec = NULL;
 	if (!rows)
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	/* Recomputing uses the writer's (spectral) kernel, as insert did. */
+	tsdb_kernel k = {0};
 	if (deep) {
 		grid = malloc(8 * (size_t)db->params.L);
 		spec = malloc(8 * tsdb_spectrum_doubles(db->params.L));
-		if (!grid || !spec || tsdb_db_kernel(db, err) < 0)
+		if (!grid || !spec) {
+			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+			goto out;
+		}
+		if (tsdb_kernel_init(&k, db->params.L, db->params.mult, err) < 0)
 			goto out;
 	}
 	if (db->snap.lost[0]) {
@@ -109,7 +116,7 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 				  (int)rec.id_len, rec.id, rec.row, db->next_row);
 			goto out;
 		}
-		if (deep && recompute_matches(db, &rec, grid, spec, err) < 0) {
+		if (deep && recompute_matches(db, &k, &rec, grid, spec, err) < 0) {
 			tsdb_errctx(err, "%s", db->path);
 			goto out;
 		}
@@ -157,6 +164,7 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 	/* Node bytes: a fixed-size header plus the key. */
 	rc = 0;
 out:
+	tsdb_kernel_free(&k);
 	free(rows);
 	free(grid);
 	free(spec);

@@ -227,7 +227,10 @@ int tsdb_db_kernel(tsdb_db *db, tsdb_err *err)
 {
 	if (db->kernel_ready)
 		return 0;
-	if (tsdb_kernel_init(&db->kernel, db->params.L, db->params.mult, err) < 0)
+	/* A reader computes few distances: at small L, evaluating them directly
+	 * is cheaper than making FFT plans (see kernel.h). */
+	enum tsdb_kernel_mode mode = db->params.L <= TSDB_DIRECT_MAX_L ? TSDB_KERNEL_DIRECT : TSDB_KERNEL_SPECTRAL;
+	if (tsdb_kernel_init_mode(&db->kernel, db->params.L, db->params.mult, mode, err) < 0)
 		return -1;
 	db->kernel_ready = 1;
 	return 0;

@@ -25,12 +25,14 @@
 #include <string.h>
 
 struct kernel_priv {
-	double *real;       /* L reals: r2c input, c2r output */
+	double *real;       /* L reals: r2c input, c2r output; direct: ccor */
 	fftw_complex *half; /* L/2 + 1 complex: r2c output, c2r input */
-	fftw_plan r2c, c2r;
+	double *twice;      /* 2L + LANES reals: y twice over (and a bit), for direct evaluation */
+	fftw_plan r2c, c2r; /* NULL in direct mode */
 	/* log K(x, y) in the variant for this CPU; fixed for the kernel's
 	 * life so that log_self and distances always come from the same code */
 	double (*log_kernel)(const struct tsdb_kernel *k, const double *a, const double *b);
+	double (*log_kernel_direct)(const struct tsdb_kernel *k, const double *x, const double *y);
 };
 
 size_t tsdb_spectrum_doubles(uint32_t L)
@@ -311,9 +313,52 @@ static inline __attribute__((always_inline)) double log_kernel(const tsdb_kernel
 	return log_sum_exp(p->real, k->L, k->mult / ((double)k->L * (double)k->L));
 }
 
+/* log K(x, y) from the two grids, O(L^2): ccor_s = (1/L) sum_i x_i y_{i+s},
+ * each a dot product of x with y shifted by s, read from y written twice
+ * over so every shift is one contiguous run. */
+static inline __attribute__((always_inline)) double log_kernel_direct(const tsdb_kernel *k,
+								      const double *x, const double *y)
+{
+	struct kernel_priv *p = k->priv;
+	uint32_t L = k->L, full = L - L % LANES;
+	double *y2 = p->twice, *out = p->real;
+	memcpy(y2, y, sizeof(double) * L);
+	memcpy(y2 + L, y, sizeof(double) * L);
+	memcpy(y2 + 2 * L, y, sizeof(double) * LANES); /* for the shifts past L-1 below */
+	/* Four shifts at a time: four independent sums share each load of x. */
+	for (uint32_t s = 0; s < L; s += 4) {
+		vdouble a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a, b0, b1, b2, b3;
+		const double *ys = y2 + s;
+		for (uint32_t i = 0; i < full; i += LANES) {
+			memcpy(&a, x + i, sizeof a);
+			memcpy(&b0, ys + i, sizeof b0);
+			memcpy(&b1, ys + i + 1, sizeof b1);
+			memcpy(&b2, ys + i + 2, sizeof b2);
+			memcpy(&b3, ys + i + 3, sizeof b3);
+			a0 = a0 + a * b0;
+			a1 = a1 + a * b1;
+			a2 = a2 + a * b2;
+			a3 = a3 + a * b3;
+		}
+		double dots[4] = {a0[0] + a0[1] + a0[2] + a0[3], a1[0] + a1[1] + a1[2] + a1[3],
+				  a2[0] + a2[1] + a2[2] + a2[3], a3[0] + a3[1] + a3[2] + a3[3]};
+		for (uint32_t j = 0; j < 4 && s + j < L; j++) {
+			for (uint32_t i = full; i < L; i++)
+				dots[j] += x[i] * ys[j + i];
+			out[s + j] = dots[j];
+		}
+	}
+	return log_sum_exp(out, L, k->mult / (double)L);
+}
+
 static double log_kernel_generic(const tsdb_kernel *k, const double *a, const double *b)
 {
 	return log_kernel(k, a, b);
+}
+
+static double log_kernel_direct_generic(const tsdb_kernel *k, const double *x, const double *y)
+{
+	return log_kernel_direct(k, x, y);
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -331,6 +376,16 @@ __attribute__((target("avx2,fma"))) static double log_kernel_avx2(const tsdb_ker
 {
 	return log_kernel(k, a, b);
 }
+
+#if !defined(__clang__)
+__attribute__((optimize("fp-contract=fast")))
+#endif
+__attribute__((target("avx2,fma"))) static double log_kernel_direct_avx2(const tsdb_kernel *k,
+									const double *x,
+									const double *y)
+{
+	return log_kernel_direct(k, x, y);
+}
 #endif
 
 /* ---- life cycle and API ------------------------------------------------ */
@@ -347,12 +402,19 @@ void tsdb_kernel_free(tsdb_kernel *k)
 			fftw_destroy_plan(p->c2r);
 		fftw_free(p->real);
 		fftw_free(p->half);
+		free(p->twice);
 		free(p);
 	}
 	memset(k, 0, sizeof *k);
 }
 
 int tsdb_kernel_init(tsdb_kernel *k, uint32_t L, double mult, tsdb_err *err)
+{
+	return tsdb_kernel_init_mode(k, L, mult, TSDB_KERNEL_SPECTRAL, err);
+}
+
+int tsdb_kernel_init_mode(tsdb_kernel *k, uint32_t L, double mult, enum tsdb_kernel_mode mode,
+			  tsdb_err *err)
 {
 	memset(k, 0, sizeof *k);
 	if (L < TSDB_L_MIN || L > TSDB_L_MAX)
@@ -373,16 +435,26 @@ int tsdb_kernel_init(tsdb_kernel *k, uint32_t L, double mult, tsdb_err *err)
 		tsdb_kernel_free(k);
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for FFT buffers (L = %u)", L);
 	}
-	p->r2c = fftw_plan_dft_r2c_1d((int)L, p->real, p->half, FFTW_ESTIMATE);
-	p->c2r = fftw_plan_dft_c2r_1d((int)L, p->half, p->real, FFTW_ESTIMATE);
-	if (!p->r2c || !p->c2r) {
+	k->direct = mode == TSDB_KERNEL_DIRECT;
+	if (!(p->twice = malloc(sizeof(double) * (2 * (size_t)L + LANES)))) {
 		tsdb_kernel_free(k);
-		return tsdb_errf(err, TSDB_E_UNKNOWN, "FFTW could not plan length %u", L);
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for a kernel (L = %u)", L);
+	}
+	if (!k->direct) {
+		p->r2c = fftw_plan_dft_r2c_1d((int)L, p->real, p->half, FFTW_ESTIMATE);
+		p->c2r = fftw_plan_dft_c2r_1d((int)L, p->half, p->real, FFTW_ESTIMATE);
+		if (!p->r2c || !p->c2r) {
+			tsdb_kernel_free(k);
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "FFTW could not plan length %u", L);
+		}
 	}
 	p->log_kernel = log_kernel_generic;
+	p->log_kernel_direct = log_kernel_direct_generic;
 #ifdef HAVE_AVX2_VARIANT
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
 		p->log_kernel = log_kernel_avx2;
+		p->log_kernel_direct = log_kernel_direct_avx2;
+	}
 #endif
 	return 0;
 }
@@ -397,6 +469,7 @@ void tsdb_kernel_use_generic(tsdb_kernel *k)
 {
 	struct kernel_priv *p = k->priv;
 	p->log_kernel = log_kernel_generic;
+	p->log_kernel_direct = log_kernel_direct_generic;
 }
 
 void tsdb_kernel_prepare(tsdb_kernel *k, const double *grid, double *spectrum,
@@ -409,15 +482,33 @@ void tsdb_kernel_prepare(tsdb_kernel *k, const double *grid, double *spectrum,
 	*log_self = p->log_kernel(k, spectrum, spectrum);
 }
 
-double tsdb_kernel_distance(tsdb_kernel *k, const double *spec_x, double log_self_x,
-			    const double *spec_y, double log_self_y)
+/* d from log K(x, y) - (log K(x, x) + log K(y, y)) / 2. */
+static double distance_from_log(double delta)
 {
-	const struct kernel_priv *p = k->priv;
-	double delta = p->log_kernel(k, spec_x, spec_y) - 0.5 * (log_self_x + log_self_y);
 	/* 1 - kc = -expm1(log kc): no cancellation when kc is close to 1 */
 	double d2 = -2.0 * expm1(delta);
 	if (d2 > 0.0)
 		return sqrt(d2);
 	/* rounding can put kc a hair above 1; a NaN from bad input stays NaN */
 	return isnan(d2) ? d2 : 0.0;
+}
+
+double tsdb_kernel_distance(tsdb_kernel *k, const double *spec_x, double log_self_x,
+			    const double *spec_y, double log_self_y)
+{
+	const struct kernel_priv *p = k->priv;
+	return distance_from_log(p->log_kernel(k, spec_x, spec_y) - 0.5 * (log_self_x + log_self_y));
+}
+
+double tsdb_kernel_log_self_direct(tsdb_kernel *k, const double *grid)
+{
+	const struct kernel_priv *p = k->priv;
+	return p->log_kernel_direct(k, grid, grid);
+}
+
+double tsdb_kernel_distance_direct(tsdb_kernel *k, const double *grid_x, double log_self_x,
+				   const double *grid_y, double log_self_y)
+{
+	const struct kernel_priv *p = k->priv;
+	return distance_from_log(p->log_kernel_direct(k, grid_x, grid_y) - 0.5 * (log_self_x + log_self_y));
 }

@@ -48,11 +48,20 @@ static int query_alloc(tsdb_db *db, tsdb_query *q, tsdb_err *err)
 	return 0;
 }
 
+/* The query's distance to a stored series or vantage point, in the
+ * reader kernel's mode (direct kernels have no FFT plans). */
+static double query_distance(tsdb_db *db, const tsdb_query *q, const double *grid, const double *spectrum,
+			     double log_self)
+{
+	if (db->kernel.direct)
+		return tsdb_kernel_distance_direct(&db->kernel, q->grid, q->log_self, grid, log_self);
+	return tsdb_kernel_distance(&db->kernel, q->spectrum, q->log_self, spectrum, log_self);
+}
+
 static void query_vp_distances(tsdb_db *db, tsdb_query *q)
 {
 	for (uint32_t i = 0; i < db->nchosen; i++)
-		q->vpdist[i] = tsdb_kernel_distance(&db->kernel, q->spectrum, q->log_self, db->vp[i].spectrum,
-						    db->vp[i].log_self);
+		q->vpdist[i] = query_distance(db, q, db->vp[i].grid, db->vp[i].spectrum, db->vp[i].log_self);
 }
 
 int tsdb_query_from_series(tsdb_db *db, const tsdb_series *s, tsdb_query *q, tsdb_err *err)
@@ -63,7 +72,10 @@ int tsdb_query_from_series(tsdb_db *db, const tsdb_series *s, tsdb_query *q, tsd
 		tsdb_query_free(q);
 		return -1;
 	}
-	tsdb_kernel_prepare(&db->kernel, q->grid, q->spectrum, &q->log_self);
+	if (db->kernel.direct)
+		q->log_self = tsdb_kernel_log_self_direct(&db->kernel, q->grid);
+	else
+		tsdb_kernel_prepare(&db->kernel, q->grid, q->spectrum, &q->log_self);
 	query_vp_distances(db, q);
 	return 0;
 }
@@ -135,7 +147,7 @@ static double topk_bound(const topk *t)
 /* True distance from q to the series at rec. */
 static double rec_distance(tsdb_db *db, const tsdb_query *q, const tsdb_rec *rec)
 {
-	return tsdb_kernel_distance(&db->kernel, q->spectrum, q->log_self, rec->spectrum, rec->log_self);
+	return query_distance(db, q, rec->grid, rec->spectrum, rec->log_self);
 }
 
 static double lower_bound(const tsdb_query *q, const tsdb_rec *rec)

@@ -390,6 +390,43 @@ static void test_against_reference(void)
 		}
 }
 
+/* Direct evaluation (no FFT) against the reference and the spectral one;
+ * a direct-mode kernel makes no FFT plans and still grids series. */
+static void test_direct(void)
+{
+	tsdb_rng r;
+	tsdb_rng_seed(&r, 15);
+	enum { N = 4 };
+	static struct prepared p[N];
+	for (size_t li = 0; li < sizeof Ls / sizeof Ls[0]; li++)
+		for (size_t mi = 0; mi < 2; mi++) {
+			tsdb_kernel k, kd;
+			tsdb_err err;
+			REQUIRE(kinit(&k, Ls[li], mults[mi]) == 0);
+			REQUIRE(tsdb_kernel_init_mode(&kd, Ls[li], mults[mi], TSDB_KERNEL_DIRECT, &err) == 0);
+			CHECK(kd.direct && !k.direct);
+			if (force_generic)
+				tsdb_kernel_use_generic(&kd);
+			for (int i = 0; i < N; i++)
+				REQUIRE(random_prepared(&k, &r, &p[i]) == 0);
+			for (int i = 0; i < N; i++) {
+				double ls = tsdb_kernel_log_self_direct(&kd, p[i].grid);
+				CHECKF(fabs(ls - p[i].log_self) <= 1e-12 * fabs(p[i].log_self), "log self %.17g vs %.17g", ls,
+				       p[i].log_self);
+				CHECK(tsdb_kernel_distance_direct(&kd, p[i].grid, ls, p[i].grid, ls) == 0.0);
+				for (int j = i + 1; j < N; j++) {
+					double d = tsdb_kernel_distance_direct(&kd, p[i].grid, p[i].log_self, p[j].grid,
+									       p[j].log_self);
+					double ref = ref_distance(p[i].grid, p[j].grid, kd.L, kd.mult);
+					CHECK_REF(d, ref, kd.L, kd.mult);
+					CHECK(fabs(d - dist(&k, &p[i], &p[j])) <= 1e-9);
+				}
+			}
+			tsdb_kernel_free(&k);
+			tsdb_kernel_free(&kd);
+		}
+}
+
 static void test_large_mult(void)
 {
 	/* mult = 1000: exp(1000) overflows a double; log-sum-exp must not */
@@ -648,6 +685,7 @@ int main(void)
 	RUN(test_grid_extreme_values);
 	RUN(test_normalization);
 	RUN(test_against_reference);
+	RUN(test_direct);
 	RUN(test_large_mult);
 	RUN(test_identical_is_zero);
 	RUN(test_shift);
@@ -664,6 +702,7 @@ int main(void)
 	} again[] = {
 		{"test_normalization (generic)", test_normalization},
 		{"test_against_reference (generic)", test_against_reference},
+		{"test_direct (generic)", test_direct},
 		{"test_large_mult (generic)", test_large_mult},
 		{"test_identical_is_zero (generic)", test_identical_is_zero},
 		{"test_shift (generic)", test_shift},
