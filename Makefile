@@ -63,11 +63,16 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/bin/tsdb: $(BUILD)/obj/cmd/tsdb.o $(LIB) | $(BUILD)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -pthread
 
-# The handler is exec'ed once per connection: jansson and FFTW are linked
-# statically so exec maps fewer shared objects (see README, "Performance").
-HANDLER_LIBS = -Wl,-Bstatic $(shell pkg-config --libs-only-l $(PKGS) 2>/dev/null) -Wl,-Bdynamic -lm
+# The handler is exec'ed once per connection: it is linked static-pie, so
+# exec maps no shared objects and runs no dynamic loader, and keeps ASLR
+# (see README, "Performance").  Sanitizer builds cannot link static.
+ifeq ($(SAN),1)
+HANDLER_LIBS = $(PKG_LIBS)
+else
+HANDLER_LIBS = -static-pie $(shell pkg-config --libs-only-l $(PKGS) 2>/dev/null) -lm
+endif
 $(BUILD)/bin/tsdb-handler: $(BUILD)/obj/cmd/tsdb-handler.o $(LIB) | $(BUILD)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HANDLER_LIBS)
 
@@ -78,7 +83,11 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/tap.h $(LIB) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/c $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB) | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -pthread
+
+# The service benchmark's floor: linked exactly like tsdb-handler.
+$(BUILD)/bench/empty-handler: tests/bench/empty_handler.c $(LIB) | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(HANDLER_LIBS)
 
 $(BUILD)/obj $(BUILD)/obj/cmd $(BUILD)/obj/client $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@
@@ -91,11 +100,124 @@ test-asan:
 
 check: test
 
-bench: $(PROGS) $(BENCHES)
+bench: $(PROGS) $(BENCHES) $(BUILD)/bench/empty-handler
 	tests/bench/run $(BUILD)
 
 deps:
-	scripts/deps
+	@scripts/deps
 
 clean:
 	rm -rf build build-asan
+
+# ---------------------------------------------------------------------------
+# install, uninstall, db, demo
+#
+#   make install [PREFIX=/usr/local] [DESTDIR=] [DBDIR=/var/lib/tsdb] [SPOOLDIR=/var/spool/tsdb]
+# installs the programs already built in $(BUILD) (building them if
+# missing) to $(PREFIX)/bin, the systemd units to $(PREFIX)/lib/systemd/system
+# with @BINDIR@, @DBDIR@ and @SPOOLDIR@ filled in, and the documentation to
+# $(PREFIX)/share/doc/tsdb; every path is prefixed by $(DESTDIR) (staging).
+# DBDIR is also compiled into the programs: give the same value to make and
+# to make install.
+SPOOLDIR ?= /var/spool/tsdb
+BINDIR    = $(PREFIX)/bin
+UNITDIR   = $(PREFIX)/lib/systemd/system
+DOCDIR    = $(PREFIX)/share/doc/tsdb
+UNITS    := $(wildcard units/*.socket units/*.service units/*.timer)
+DOCS     := $(wildcard README.md docs/*.md)
+UNIT_SED  = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DBDIR@|$(DBDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g'
+
+.PHONY: uninstall
+install: $(PROGS)
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)'
+	install -m 0755 $(PROGS) '$(DESTDIR)$(BINDIR)/'
+	for u in $(UNITS); do \
+		dst='$(DESTDIR)$(UNITDIR)'/"$${u##*/}"; \
+		sed $(UNIT_SED) "$$u" >"$$dst.tmp" && chmod 0644 "$$dst.tmp" && \
+		mv -f "$$dst.tmp" "$$dst" || exit 1; \
+		if grep -n '@[A-Z_]*@' "$$dst"; then \
+			echo "make install: $$dst: placeholder left unsubstituted" >&2; exit 1; \
+		fi; \
+	done
+	$(if $(DOCS),install -m 0644 $(DOCS) '$(DESTDIR)$(DOCDIR)/')
+
+uninstall:
+	rm -f $(foreach f,$(notdir $(PROGS)),'$(DESTDIR)$(BINDIR)/$(f)') \
+	      $(foreach f,$(notdir $(UNITS)),'$(DESTDIR)$(UNITDIR)/$(f)') \
+	      $(foreach f,$(notdir $(DOCS)),'$(DESTDIR)$(DOCDIR)/$(f)')
+	-rmdir '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
+
+# make db: the demo database in db/ (grid length 1024, mult 1, 20 vantage
+# points, 1000 synthetic series of seed 1), unless db/tsdb.db exists.  It is
+# built in db/.new and moved into place only when complete, so an
+# interrupted run never leaves a half-filled db/tsdb.db behind.
+db: $(BUILD)/bin/tsdb
+	@if [ -e db/tsdb.db ]; then \
+		echo "make db: db/tsdb.db already exists; leaving it as it is (delete db/tsdb.db and db/LOCK to start over)"; \
+	else \
+		set -e; mkdir -p db; rm -rf db/.new; \
+		echo "make db: creating the default database in db/ (1000 series, 20 vantage points)"; \
+		echo "$(BUILD)/bin/tsdb init --db db/.new"; \
+		$(BUILD)/bin/tsdb init --db db/.new; \
+		echo "$(BUILD)/bin/tsdb gen --seed 1 1000 | $(BUILD)/bin/tsdb insert --db db/.new -"; \
+		$(BUILD)/bin/tsdb gen --seed 1 1000 | $(BUILD)/bin/tsdb insert --db db/.new -; \
+		n=$$($(BUILD)/bin/tsdb info --db db/.new | sed -n 's/^series  *//p'); \
+		if [ "$$n" != 1000 ]; then echo "make db: db/.new holds '$$n' series, not 1000" >&2; exit 1; fi; \
+		for f in db/.new/*; do [ "$$f" = db/.new/tsdb.db ] || mv -f "$$f" db/; done; \
+		mv db/.new/tsdb.db db/tsdb.db; rmdir db/.new; \
+		echo "make db: done: db/ holds 1000 series"; \
+	fi
+
+# make demo: scripts/deps, make, make db, then serve db/ on 127.0.0.1 and
+# query it with simsearch (see scripts/demo).
+demo:
+	BUILD='$(BUILD)' scripts/demo
+
+# ---- fuzzing (tests/fuzz/README.md) -------------------------------------
+#   make fuzz FUZZ_SECONDS=60   build the libFuzzer targets into build-fuzz/ and
+#                               run each for FUZZ_SECONDS (non-zero exit on a crash)
+#   make fuzz-smoke             the same for 20 s each (CI)
+#   make fuzz-build             only build them
+# The library is rebuilt with coverage (fuzzer-no-link) and ASan+UBSan; its
+# warnings are not errors here so that fuzzing is never blocked by a new
+# warning elsewhere (the normal build has -Werror); the harnesses have it.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_NAMES   := request series dbfile handler
+FUZZ_SAN      = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS   = -std=c17 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla -D_GNU_SOURCE \
+                -D_FILE_OFFSET_BITS=64 -Iinclude $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_LIB_OBJ := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB     := $(FUZZ_BUILD)/libtsdb-fuzz.a
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-seeds
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+
+$(FUZZ_BUILD)/mkseed: tests/fuzz/mkseed.c $(FUZZ_LIB) $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer-no-link -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+
+$(FUZZ_BUILD)/obj:
+	mkdir -p $@
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_BUILD)/mkseed
+
+# The committed db seeds are regenerated only when that directory is empty.
+fuzz-seeds: $(FUZZ_BUILD)/mkseed
+	@mkdir -p tests/fuzz/corpus/dbfile
+	@if [ -z "$$(ls -A tests/fuzz/corpus/dbfile)" ]; then $(FUZZ_BUILD)/mkseed tests/fuzz/corpus/dbfile; fi
+
+fuzz: fuzz-build fuzz-seeds
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20

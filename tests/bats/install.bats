@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# install.bats - make install / make uninstall into a staging directory
+# (DESTDIR): the programs, the systemd units with every placeholder filled
+# in, the documentation.  Installs the programs tests/run is testing
+# (TSDB_BIN) without rebuilding them: make is told to take them as they are.
+
+setup() {
+	: "${TSDB_ROOT:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
+	: "${TSDB_BIN:=$TSDB_ROOT/build/bin}"
+	# TSDB_BIN is ROOT/BUILD/bin: the same BUILD for make.
+	build=${TSDB_BIN#"$TSDB_ROOT"/}
+	build=${build%/bin}
+	dest="$BATS_TEST_TMPDIR/dest"
+}
+
+# mk TARGET VAR=VALUE...: make in the repository with the built programs
+# taken as up to date (-o) and none of the calling make's flags.
+mk() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+		make -s -C "$TSDB_ROOT" --no-print-directory "BUILD=$build" \
+		-o "$build/bin/tsdb" -o "$build/bin/tsdb-handler" -o "$build/bin/simsearch" "$@"
+}
+
+@test "make install DESTDIR PREFIX=/usr: programs, units, docs" {
+	run mk install DESTDIR="$dest" PREFIX=/usr
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for p in tsdb tsdb-handler simsearch; do
+		[ -x "$dest/usr/bin/$p" ]
+		cmp "$TSDB_BIN/$p" "$dest/usr/bin/$p"
+	done
+	for u in tsdb.socket tsdb@.service tsdb-ingest.service tsdb-ingest.timer; do
+		[ -f "$dest/usr/lib/systemd/system/$u" ]
+		[ "$(stat -c %a "$dest/usr/lib/systemd/system/$u")" = 644 ]
+	done
+	[ -f "$dest/usr/share/doc/tsdb/PROTOCOL.md" ]
+	if [ -f "$TSDB_ROOT/README.md" ]; then
+		[ -f "$dest/usr/share/doc/tsdb/README.md" ]
+	fi
+	# Nothing outside DESTDIR/usr.
+	[ "$(ls "$dest")" = usr ]
+}
+
+@test "make install: no placeholder left, paths from PREFIX, DBDIR, SPOOLDIR" {
+	run mk install DESTDIR="$dest" PREFIX=/usr
+	echo "$output"
+	[ "$status" -eq 0 ]
+	units="$dest/usr/lib/systemd/system"
+	run grep -rn '@[A-Z_]*@' "$units"
+	[ "$status" -eq 1 ]
+	grep -qx 'ExecStart=/usr/bin/tsdb-handler --db /var/lib/tsdb' "$units/tsdb@.service"
+	grep -qx 'ExecStart=/usr/bin/tsdb ingest --db /var/lib/tsdb --spool /var/spool/tsdb' \
+		"$units/tsdb-ingest.service"
+	grep -qx 'ReadOnlyPaths=/var/lib/tsdb' "$units/tsdb@.service"
+
+	rm -rf "$dest"
+	run mk install DESTDIR="$dest" PREFIX=/opt/tsdb DBDIR=/srv/tsdb SPOOLDIR=/srv/spool
+	echo "$output"
+	[ "$status" -eq 0 ]
+	units="$dest/opt/tsdb/lib/systemd/system"
+	[ -x "$dest/opt/tsdb/bin/tsdb-handler" ]
+	grep -qx 'ExecStart=/opt/tsdb/bin/tsdb-handler --db /srv/tsdb' "$units/tsdb@.service"
+	grep -qx 'ExecStart=/opt/tsdb/bin/tsdb ingest --db /srv/tsdb --spool /srv/spool' \
+		"$units/tsdb-ingest.service"
+	run grep -rn '@[A-Z_]*@' "$units"
+	[ "$status" -eq 1 ]
+}
+
+@test "the installed units pass systemd-analyze verify" {
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
+	# Installed without DESTDIR, so that ExecStart= names real programs.
+	prefix="$BATS_TEST_TMPDIR/prefix"
+	run mk install PREFIX="$prefix"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cd "$prefix/lib/systemd/system"
+	run systemd-analyze verify tsdb.socket tsdb@.service tsdb-ingest.service tsdb-ingest.timer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]     # an unknown key or a missing program is only a warning
+}
+
+@test "make uninstall removes everything make install put there" {
+	run mk install DESTDIR="$dest" PREFIX=/usr
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run mk uninstall DESTDIR="$dest" PREFIX=/usr
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run find "$dest" -type f
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ ! -e "$dest/usr/share/doc/tsdb" ]
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# handler.sh BUILD_DIR - service latency through systemd-socket-activate
+# --accept (one handler process per connection), for with_id k=10 on
+# databases of 1,000 and 100,000 series (L=100), at concurrency 1 and 8;
+# in the same run the same load against empty-handler (linked like the
+# handler, answering without a database): the floor of process-per-
+# connection.  Each cell is the median over ROUNDS runs of REQS requests.
+set -euo pipefail
+build=${1:-build}
+bin="$build/bin"
+reqs=${REQS:-400}
+rounds=${ROUNDS:-3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/tsdb-bench-handler.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# serve PROGRAM ARGS... ; sets $port
+serve() {
+	port=$(free_port)
+	systemd-socket-activate --accept -l "127.0.0.1:$port" "$@" 2>/dev/null &
+	pids+=($!)
+	for _ in $(seq 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && return
+		sleep 0.05
+	done
+	echo "handler.sh: server on $port did not come up" >&2
+	exit 1
+}
+
+median_of_rounds() { # ADDR CONC NSERIES -> "p50 p99 rps errors" (medians over rounds)
+	local out=()
+	for _ in $(seq "$rounds"); do
+		out+=("$("$build/bench/bench_service" "$1" "$2" "$reqs" "$3" 10)")
+	done
+	printf '%s\n' "${out[@]}" | python3 -c '
+import sys, statistics as st
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+print(" ".join("%.3f" % st.median(c) for c in zip(*rows)))'
+}
+
+printf 'service benchmark: with_id k=10 through systemd-socket-activate --accept, %s requests x %s rounds (medians)\n' "$reqs" "$rounds"
+printf '%8s %-14s %4s %10s %10s %10s %8s %14s\n' series handler conc "p50 ms" "p99 ms" "req/s" errors "p50 / floor"
+for n in 1000 100000; do
+	db="$work/db$n"
+	"$bin/tsdb" init --db "$db" --length 100 >/dev/null
+	"$bin/tsdb" gen "$n" --seed 1 --length 100 | "$bin/tsdb" insert --db "$db" - >/dev/null
+	serve "$build/bench/empty-handler"
+	floor_addr="127.0.0.1:$port"
+	serve "$bin/tsdb-handler" --db "$db"
+	real_addr="127.0.0.1:$port"
+	for conc in 1 8; do
+		read -r f50 f99 frps ferr <<<"$(median_of_rounds "$floor_addr" "$conc" "$n")"
+		read -r r50 r99 rrps rerr <<<"$(median_of_rounds "$real_addr" "$conc" "$n")"
+		printf '%8s %-14s %4s %10s %10s %10.0f %8.0f %14s\n' "$n" empty-handler "$conc" "$f50" "$f99" "$frps" "$ferr" "1.00"
+		printf '%8s %-14s %4s %10s %10s %10.0f %8.0f %14s\n' "$n" tsdb-handler "$conc" "$r50" "$r99" "$rrps" "$rerr" \
+			"$(python3 -c "print('%.2f' % ($r50 / $f50))")"
+	done
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	pids=()
+	rm -rf "$db"
+done
