@@ -1,0 +1,184 @@
+/*
+ * mkseed.c - writes the seed corpus of fuzz_dbfile: small but complete
+ * database files made by the real writer, so the fuzzer starts from every
+ * structure a reader meets (params record with and without vantage points,
+ * id and vantage-point trees, series records with and without metadata,
+ * two valid commit slots, dead data left by removals) instead of having to
+ * discover a checksummed format from nothing.
+ *
+ *     mkseed OUTDIR
+ *
+ * Grid length 16 and 4 vantage points keep each file well under 64 KiB
+ * (the fuzzer's -max_len), so mutations land on structure rather than on
+ * long arrays of doubles.  Also writes truncations of the full file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "series.h"
+#include "synth.h"
+#include "writer.h"
+
+#define SEED_L 16u
+#define SEED_NVP 4u
+#define SEED_MAX (64u * 1024u)
+
+static const char *outdir;
+
+static void fail(const char *what, const char *msg)
+{
+	fprintf(stderr, "mkseed: %s: %s\n", what, msg);
+	exit(1);
+}
+
+/* Series [from, to) of synthetic set 11; every third one gets metadata. */
+static void insert_range(const char *dir, size_t from, size_t to)
+{
+	tsdb_series s[64];
+	tsdb_err err;
+	if (to - from > sizeof s / sizeof s[0])
+		fail("insert_range", "batch too large");
+	for (size_t i = from; i < to; i++) {
+		tsdb_series *x = &s[i - from];
+		if (tsdb_synth_series(11, i, SEED_L, x, &err) != 0)
+			fail("tsdb_synth_series", err.msg);
+		if (i % 3 == 0) {
+			char meta[64];
+			int n = snprintf(meta, sizeof meta, "{\"src\":\"mkseed\",\"i\":%zu}", i);
+			x->meta = strdup(meta);
+			if (!x->meta)
+				fail("strdup", "out of memory");
+			x->meta_len = (size_t)n;
+		}
+	}
+	if (tsdb_insert(dir, s, to - from, &(tsdb_insert_opts){0}, NULL, &err) != 0)
+		fail("tsdb_insert", err.msg);
+	for (size_t i = from; i < to; i++)
+		tsdb_series_free(&s[i - from]);
+}
+
+static void remove_ids(const char *dir, const char *const *ids, size_t n)
+{
+	size_t lens[8];
+	tsdb_err err;
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(ids[i]);
+	if (tsdb_remove(dir, ids, lens, n, NULL, &err) != 0)
+		fail("tsdb_remove", err.msg);
+}
+
+/* Reads dir/tsdb.db into *buf. */
+static size_t slurp(const char *dir, unsigned char **buf)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, TSDB_DATA_FILE);
+	char *p;
+	size_t len;
+	tsdb_err err;
+	if (tsdb_read_file(path, 16u << 20, &p, &len, &err) != 0)
+		fail("read", err.msg);
+	*buf = (unsigned char *)p;
+	return len;
+}
+
+static void emit(const char *name, const unsigned char *buf, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", outdir, name);
+	if (len > SEED_MAX)
+		fprintf(stderr, "mkseed: warning: %s is %zu bytes, above the fuzzer's -max_len\n", name, len);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+		fail(path, strerror(errno));
+}
+
+/* A fresh database directory under outdir (removed again by cleanup). */
+static void fresh(char *dir, size_t cap, const char *name)
+{
+	snprintf(dir, cap, "%s/.mkseed-%s", outdir, name);
+	tsdb_params p;
+	tsdb_params_default(&p);
+	p.L = SEED_L;
+	p.nvp = SEED_NVP;
+	p.seed = 5;
+	tsdb_err err;
+	if (tsdb_init(dir, &p, &err) != 0)
+		fail("tsdb_init", err.msg);
+}
+
+static void cleanup(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, TSDB_DATA_FILE);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/%s", dir, TSDB_LOCK_FILE);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void save(const char *dir, const char *name)
+{
+	unsigned char *buf;
+	size_t len = slurp(dir, &buf);
+	emit(name, buf, len);
+	free(buf);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: mkseed OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	if (mkdir(outdir, 0755) != 0 && errno != EEXIST)
+		fail(outdir, strerror(errno));
+	char dir[4096];
+
+	/* No series: params record without vantage points, empty trees. */
+	fresh(dir, sizeof dir, "empty");
+	save(dir, "db-empty");
+	/* Fewer series than vantage points: id tree only. */
+	insert_range(dir, 0, 3);
+	save(dir, "db-few");
+	cleanup(dir);
+
+	/* Three batches, two removals, no compaction: both commit slots
+	 * valid, superseded nodes and records left in the file. */
+	fresh(dir, sizeof dir, "history");
+	insert_range(dir, 0, 10);
+	insert_range(dir, 10, 20);
+	remove_ids(dir, (const char *const[]){"ts-000004", "ts-000013"}, 2);
+	save(dir, "db-history");
+	cleanup(dir);
+
+	/* The main seed: 30 series, compacted. */
+	fresh(dir, sizeof dir, "full");
+	insert_range(dir, 0, 10);
+	insert_range(dir, 10, 30);
+	uint64_t before, after;
+	tsdb_err err;
+	if (tsdb_compact(dir, &before, &after, &err) != 0)
+		fail("tsdb_compact", err.msg);
+	save(dir, "db-full");
+
+	/* Truncations: inside the header, at the data start, in the middle,
+	 * one byte short (the commit's end is past the file). */
+	unsigned char *buf;
+	size_t len = slurp(dir, &buf);
+	const size_t cuts[] = {100, 4096, 4096 + (len - 4096) / 2, len - 1};
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "db-full-cut%zu", cuts[i]);
+		emit(name, buf, cuts[i]);
+	}
+	free(buf);
+	cleanup(dir);
+	return 0;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh BUILD SECONDS [NAME...] - runs each libFuzzer target
+# BUILD/fuzz_NAME for SECONDS on a working copy of its corpus
+# (BUILD/corpus/NAME, seeded from tests/fuzz/corpus/NAME when empty) and
+# prints one line per target: executions, coverage (cov: edges, ft:
+# features), corpus size, crashes.  Crash, leak, timeout and OOM inputs are
+# kept as BUILD/NAME-crash-* (and -leak-, -timeout-, -oom-); the full log
+# is BUILD/NAME.log.  Exit status is non-zero when any target failed.
+# Called by `make fuzz` / `make fuzz-smoke`; see tests/fuzz/README.md.
+set -u
+build=${1:?usage: run.sh BUILD SECONDS [NAME...]}
+seconds=${2:?usage: run.sh BUILD SECONDS [NAME...]}
+shift 2
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(request series dbfile handler)
+here=$(cd "$(dirname "$0")" && pwd)
+
+# Per target: the largest input (a request frame or series file bigger
+# than this adds nothing but time; db seeds are < 64 KiB) and a dictionary.
+max_len() {
+	case $1 in
+	dbfile) echo 65536 ;;
+	*) echo 16384 ;;
+	esac
+}
+
+status=0
+for name in "${names[@]}"; do
+	bin="$build/fuzz_$name"
+	corpus="$build/corpus/$name"
+	log="$build/$name.log"
+	if [ ! -x "$bin" ]; then
+		echo "fuzz $name: $bin is missing (make fuzz-build)" >&2
+		status=1
+		continue
+	fi
+	mkdir -p "$corpus"
+	if [ -z "$(ls -A "$corpus")" ] && [ -d "$here/corpus/$name" ]; then
+		cp "$here/corpus/$name"/* "$corpus"/
+	fi
+	dict=()
+	d=$name
+	[ "$name" = handler ] && d=request  # a handler input is a request body
+	[ -f "$here/$d.dict" ] && dict=(-dict="$here/$d.dict")
+	before=$(ls "$build" | grep -c -- "^$name-\(crash\|leak\|timeout\|oom\)-" || true)
+	# -timeout: a reader that loops on a damaged file is a bug, reported
+	# as a timeout artifact; -rss_limit_mb keeps a runaway allocation
+	# from taking the shared machine down.
+	"$bin" -max_total_time="$seconds" -max_len="$(max_len "$name")" -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/$name-" \
+		"${dict[@]}" "$corpus" >"$log" 2>&1
+	rc=$?
+	after=$(ls "$build" | grep -c -- "^$name-\(crash\|leak\|timeout\|oom\)-" || true)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	last=$(grep -aE '^#[0-9]+' "$log" | tail -n 1)
+	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+	files=$(ls "$corpus" | wc -l)
+	crashes=$((after - before))
+	[ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1  # died without an artifact
+	printf 'fuzz %-8s %ss: executions=%s cov=%s ft=%s corpus=%s files crashes=%s\n' \
+		"$name" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" "$crashes"
+	if [ $rc -ne 0 ]; then
+		status=1
+		echo "fuzz $name: FAILED (exit $rc); log: $log" >&2
+		grep -aE '^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+: )|runtime error' "$log" | head -n 5 >&2
+		ls "$build" | grep -- "^$name-\(crash\|leak\|timeout\|oom\)-" | sed "s|^|  artifact: $build/|" >&2
+	fi
+done
+exit $status
