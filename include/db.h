@@ -24,9 +24,17 @@
  *     f64 mult, u64 seed, u32 nvp (configured), u32 nchosen,
  *     then nchosen times: u8 id_len, u8 id[255], f64 log K(v,v),
  *     f64 spectrum[2*(L/2+1)], f64 grid[L].
+ * Pivot row (8-aligned): u32 magic "TPIV", u32 row, u64 series record
+ *     offset, f64 vpdist[nvp] -- a copy of the record's distances, packed
+ *     densely (a batch's rows are contiguous, compaction lays them out in
+ *     the order of vantage-point index 0) so that a search, which reads the
+ *     distances of thousands of series and the points of few, touches few
+ *     pages.  Without them every candidate cost a page fault in a new
+ *     handler process.
  * The id index maps id -> series record offset; vantage-point index i maps
- * (d(x, v_i), row) -> series record offset.  Every series is in the id
- * index and, once vantage points are chosen, in every vantage-point index.
+ * (d(x, v_i), row) -> pivot row offset.  Every series is in the id index
+ * and, once vantage points are chosen, in every vantage-point index, all
+ * of whose entries for it point at the same pivot row.
  */
 #ifndef TSDB_DB_H
 #define TSDB_DB_H
@@ -118,6 +126,15 @@ typedef struct tsdb_rec {
 /* Decodes the record at off, checking every bound against the mapping and
  * the database parameters; with verify != 0 also its checksum. */
 int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, tsdb_err *err);
+
+typedef struct tsdb_pivot {
+	uint64_t off, rec_off;
+	uint32_t row;
+	const double *vpdist;        /* db->nchosen of them */
+} tsdb_pivot;
+
+/* Decodes the pivot row at off, checking bounds and magic. */
+int tsdb_pivot_read(const tsdb_db *db, uint64_t off, tsdb_pivot *pv, tsdb_err *err);
 
 /* Looks an id up (TSDB_E_INVALID_KEY when absent) and reads its record,
  * checksum verified. */

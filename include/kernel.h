@@ -80,10 +80,14 @@ double tsdb_kernel_distance(tsdb_kernel *k, const double *spec_x, double log_sel
 /* The implementation of log K this kernel runs, chosen for the CPU in init:
  * "generic" or "avx2+fma".  Variants agree to ~1e-15 but not bit for bit,
  * so log_self values are only exactly reproducible by the same variant. */
-/* Direct evaluation from standardized grids (any mode).  Agrees with the
- * spectral functions to rounding. */
+/* Direct evaluation from standardized grids (any mode); agrees with the
+ * spectral functions to rounding.  x is given "twice over" (2L + 4
+ * doubles, made once per query by tsdb_kernel_direct_twice) so that every
+ * rotation of it is contiguous; y is a plain grid. */
+size_t tsdb_direct_twice_doubles(uint32_t L);
+void tsdb_kernel_direct_twice(const tsdb_kernel *k, const double *grid, double *twice);
 double tsdb_kernel_log_self_direct(tsdb_kernel *k, const double *grid);
-double tsdb_kernel_distance_direct(tsdb_kernel *k, const double *grid_x, double log_self_x,
+double tsdb_kernel_distance_direct(tsdb_kernel *k, const double *twice_x, double log_self_x,
 				   const double *grid_y, double log_self_y);
 
 const char *tsdb_kernel_variant(const tsdb_kernel *k);

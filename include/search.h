@@ -28,6 +28,7 @@
 typedef struct tsdb_query {
 	double *grid;       /* L, owned */
 	double *spectrum;   /* owned */
+	double *twice;      /* owned: the grid twice over, for direct kernels */
 	double log_self;
 	double vpdist[TSDB_VP_MAX];
 	int64_t exclude_row; /* -1: none; by-id queries leave their series out */

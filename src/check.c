@@ -40,7 +40,7 @@ static int recompute_matches(tsdb_db *db, tsdb_kernel *k, const tsdb_rec *rec, d
 	double ls;
 	if (tsdb_kernel_grid(k, rec->t, rec->v, rec->npoints, grid, err) < 0)
 		return tsdb_errctx(err, "series '%.*s'", (int)rec->id_len, rec->id);
-	tsdb_kernel_prepare(k, grid, spec, &ls);
+	tsdb_prepare_stored(k, grid, spec, &ls);
 	if (!close_enough(grid, rec->grid, L) || !close_enough(spec, rec->spectrum, tsdb_spectrum_doubles(L)) ||
 	    !close_enough(&ls, &rec->log_self, 1))
 		return tsdb_errf(err, TSDB_E_CORRUPT, "series '%.*s' (record %llu): derived data differs from its points",
@@ -132,8 +132,9 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 			goto out;
 		}
 
-	/* Every vantage-point entry: a stored series' row and record, keyed by
-	 * exactly the distance that record holds.  Equal counts and distinct
+	/* Every vantage-point entry: a pivot row naming a stored series' row
+	 * and record, holding that record's distances, keyed by exactly the
+	 * distance the record holds.  Equal counts and distinct
 	 * rows make each index a permutation of the id index. */
 	for (uint32_t i = 0; i < db->nchosen; i++) {
 		if (rbt_check(&db->snap, &rbt_key_distrow, db->vpidx[i], &st, err) < 0) {
@@ -149,13 +150,17 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 			rowoff *hit = bsearch(&key, rows, n, sizeof *rows, rowoff_by_row);
 			double d = rbt_distrow_distance(c.node.key);
 			tsdb_rec rec;
-			if (!hit || hit->off != c.node.value || tsdb_rec_read(db, hit->off, 0, &rec, err) < 0 ||
-			    memcmp(&rec.vpdist[i], &d, 8) != 0) {
+			tsdb_pivot pv;
+			if (!hit || tsdb_pivot_read(db, c.node.value, &pv, err) < 0 || pv.row != key.row ||
+			    pv.rec_off != hit->off || tsdb_rec_read(db, hit->off, 0, &rec, err) < 0 ||
+			    memcmp(&rec.vpdist[i], &d, 8) != 0 || memcmp(pv.vpdist, rec.vpdist, 8 * (size_t)rec.nvp) != 0) {
 				tsdb_errf(err, TSDB_E_CORRUPT,
 					  "%s: vantage point index %u entry (%.17g, row %u) does not match a stored series",
 					  db->path, i, d, key.row);
 				goto out;
 			}
+			if (i == 0)
+				rep->live_bytes += tsdb_pivot_size(db->nchosen);
 		}
 		if (r < 0)
 			goto out;

@@ -236,6 +236,13 @@ int tsdb_db_kernel(tsdb_db *db, tsdb_err *err)
 	return 0;
 }
 
+void tsdb_prepare_stored(tsdb_kernel *k, const double *grid, double *spectrum, double *log_self)
+{
+	tsdb_kernel_prepare(k, grid, spectrum, log_self);
+	if (k->L <= TSDB_DIRECT_MAX_L)
+		*log_self = tsdb_kernel_log_self_direct(k, grid);
+}
+
 size_t tsdb_rec_size(uint32_t L, uint32_t nvp, size_t npoints, size_t id_len, size_t meta_len)
 {
 	size_t doubles = 1 + nvp + tsdb_spectrum_doubles(L) + L + 2 * npoints;
@@ -274,6 +281,18 @@ int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, ts
 	rec->v = rec->t + rec->npoints;
 	rec->id = (const char *)(rec->v + rec->npoints);
 	rec->meta = rec->meta_len ? rec->id + rec->id_len : NULL;
+	return 0;
+}
+
+int tsdb_pivot_read(const tsdb_db *db, uint64_t off, tsdb_pivot *pv, tsdb_err *err)
+{
+	const uint8_t *p = cow_ptr(&db->snap, off, tsdb_pivot_size(db->nchosen));
+	if (!p || off % 8 || le32_get(p) != PIVOT_MAGIC)
+		return bad(err, db, "no pivot row at offset %llu", off);
+	pv->off = off;
+	pv->row = le32_get(p + 4);
+	pv->rec_off = le64_get(p + 8);
+	pv->vpdist = (const double *)(const void *)(p + PIVOT_FIXED);
 	return 0;
 }
 

@@ -27,12 +27,12 @@
 struct kernel_priv {
 	double *real;       /* L reals: r2c input, c2r output; direct: ccor */
 	fftw_complex *half; /* L/2 + 1 complex: r2c output, c2r input */
-	double *twice;      /* 2L + LANES reals: y twice over (and a bit), for direct evaluation */
+	double *twice;      /* tsdb_direct_twice_doubles(L): for log_self_direct */
 	fftw_plan r2c, c2r; /* NULL in direct mode */
 	/* log K(x, y) in the variant for this CPU; fixed for the kernel's
 	 * life so that log_self and distances always come from the same code */
 	double (*log_kernel)(const struct tsdb_kernel *k, const double *a, const double *b);
-	double (*log_kernel_direct)(const struct tsdb_kernel *k, const double *x, const double *y);
+	double (*log_kernel_direct)(const struct tsdb_kernel *k, const double *twice, const double *y);
 };
 
 size_t tsdb_spectrum_doubles(uint32_t L)
@@ -313,28 +313,27 @@ static inline __attribute__((always_inline)) double log_kernel(const tsdb_kernel
 	return log_sum_exp(p->real, k->L, k->mult / ((double)k->L * (double)k->L));
 }
 
-/* log K(x, y) from the two grids, O(L^2): ccor_s = (1/L) sum_i x_i y_{i+s},
- * each a dot product of x with y shifted by s, read from y written twice
- * over so every shift is one contiguous run. */
+/* log K(x, y) directly, O(L^2): ccor_s = (1/L) sum_j y_j x_{(j-s) mod L},
+ * each a dot product of y with x rotated by s, read from x written out
+ * "twice over" (tsdb_kernel_direct_twice) so every rotation is one
+ * contiguous run: twice[m] = x[(m - 4) mod L]. */
 static inline __attribute__((always_inline)) double log_kernel_direct(const tsdb_kernel *k,
-								      const double *x, const double *y)
+								      const double *twice, const double *y)
 {
 	struct kernel_priv *p = k->priv;
 	uint32_t L = k->L, full = L - L % LANES;
-	double *y2 = p->twice, *out = p->real;
-	memcpy(y2, y, sizeof(double) * L);
-	memcpy(y2 + L, y, sizeof(double) * L);
-	memcpy(y2 + 2 * L, y, sizeof(double) * LANES); /* for the shifts past L-1 below */
-	/* Four shifts at a time: four independent sums share each load of x. */
+	double *out = p->real;
+	/* Four shifts at a time: four independent sums share each load of y.
+	 * Shifts past L - 1 in the last group are computed and dropped. */
 	for (uint32_t s = 0; s < L; s += 4) {
 		vdouble a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a, b0, b1, b2, b3;
-		const double *ys = y2 + s;
+		const double *xs = twice + L + 4 - s; /* xs[j] = x[(j - s) mod L] */
 		for (uint32_t i = 0; i < full; i += LANES) {
-			memcpy(&a, x + i, sizeof a);
-			memcpy(&b0, ys + i, sizeof b0);
-			memcpy(&b1, ys + i + 1, sizeof b1);
-			memcpy(&b2, ys + i + 2, sizeof b2);
-			memcpy(&b3, ys + i + 3, sizeof b3);
+			memcpy(&a, y + i, sizeof a);
+			memcpy(&b0, xs + i, sizeof b0);
+			memcpy(&b1, xs + i - 1, sizeof b1);
+			memcpy(&b2, xs + i - 2, sizeof b2);
+			memcpy(&b3, xs + i - 3, sizeof b3);
 			a0 = a0 + a * b0;
 			a1 = a1 + a * b1;
 			a2 = a2 + a * b2;
@@ -342,10 +341,10 @@ static inline __attribute__((always_inline)) double log_kernel_direct(const tsdb
 		}
 		double dots[4] = {a0[0] + a0[1] + a0[2] + a0[3], a1[0] + a1[1] + a1[2] + a1[3],
 				  a2[0] + a2[1] + a2[2] + a2[3], a3[0] + a3[1] + a3[2] + a3[3]};
-		for (uint32_t j = 0; j < 4 && s + j < L; j++) {
+		for (uint32_t q = 0; q < 4 && s + q < L; q++) {
 			for (uint32_t i = full; i < L; i++)
-				dots[j] += x[i] * ys[j + i];
-			out[s + j] = dots[j];
+				dots[q] += y[i] * xs[(ptrdiff_t)i - (ptrdiff_t)q];
+			out[s + q] = dots[q];
 		}
 	}
 	return log_sum_exp(out, L, k->mult / (double)L);
@@ -356,9 +355,9 @@ static double log_kernel_generic(const tsdb_kernel *k, const double *a, const do
 	return log_kernel(k, a, b);
 }
 
-static double log_kernel_direct_generic(const tsdb_kernel *k, const double *x, const double *y)
+static double log_kernel_direct_generic(const tsdb_kernel *k, const double *twice, const double *y)
 {
-	return log_kernel_direct(k, x, y);
+	return log_kernel_direct(k, twice, y);
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -381,10 +380,10 @@ __attribute__((target("avx2,fma"))) static double log_kernel_avx2(const tsdb_ker
 __attribute__((optimize("fp-contract=fast")))
 #endif
 __attribute__((target("avx2,fma"))) static double log_kernel_direct_avx2(const tsdb_kernel *k,
-									const double *x,
+									const double *twice,
 									const double *y)
 {
-	return log_kernel_direct(k, x, y);
+	return log_kernel_direct(k, twice, y);
 }
 #endif
 
@@ -500,15 +499,28 @@ double tsdb_kernel_distance(tsdb_kernel *k, const double *spec_x, double log_sel
 	return distance_from_log(p->log_kernel(k, spec_x, spec_y) - 0.5 * (log_self_x + log_self_y));
 }
 
+size_t tsdb_direct_twice_doubles(uint32_t L)
+{
+	return 2 * (size_t)L + LANES;
+}
+
+void tsdb_kernel_direct_twice(const tsdb_kernel *k, const double *grid, double *twice)
+{
+	uint32_t L = k->L;
+	for (size_t m = 0; m < 2 * (size_t)L + LANES; m++)
+		twice[m] = grid[(m + 2 * (size_t)L - LANES) % L];
+}
+
 double tsdb_kernel_log_self_direct(tsdb_kernel *k, const double *grid)
 {
 	const struct kernel_priv *p = k->priv;
-	return p->log_kernel_direct(k, grid, grid);
+	tsdb_kernel_direct_twice(k, grid, p->twice);
+	return p->log_kernel_direct(k, p->twice, grid);
 }
 
-double tsdb_kernel_distance_direct(tsdb_kernel *k, const double *grid_x, double log_self_x,
+double tsdb_kernel_distance_direct(tsdb_kernel *k, const double *twice_x, double log_self_x,
 				   const double *grid_y, double log_self_y)
 {
 	const struct kernel_priv *p = k->priv;
-	return distance_from_log(p->log_kernel_direct(k, grid_x, grid_y) - 0.5 * (log_self_x + log_self_y));
+	return distance_from_log(p->log_kernel_direct(k, twice_x, grid_y) - 0.5 * (log_self_x + log_self_y));
 }

@@ -30,7 +30,8 @@ void tsdb_query_free(tsdb_query *q)
 {
 	free(q->grid);
 	free(q->spectrum);
-	q->grid = q->spectrum = NULL;
+	free(q->twice);
+	q->grid = q->spectrum = q->twice = NULL;
 }
 
 static int query_alloc(tsdb_db *db, tsdb_query *q, tsdb_err *err)
@@ -41,7 +42,8 @@ static int query_alloc(tsdb_db *db, tsdb_query *q, tsdb_err *err)
 		return -1;
 	q->grid = malloc(db->params.L * sizeof(double));
 	q->spectrum = malloc(tsdb_spectrum_doubles(db->params.L) * sizeof(double));
-	if (!q->grid || !q->spectrum) {
+	q->twice = malloc(tsdb_direct_twice_doubles(db->params.L) * sizeof(double));
+	if (!q->grid || !q->spectrum || !q->twice) {
 		tsdb_query_free(q);
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
 	}
@@ -54,7 +56,7 @@ static double query_distance(tsdb_db *db, const tsdb_query *q, const double *gri
 			     double log_self)
 {
 	if (db->kernel.direct)
-		return tsdb_kernel_distance_direct(&db->kernel, q->grid, q->log_self, grid, log_self);
+		return tsdb_kernel_distance_direct(&db->kernel, q->twice, q->log_self, grid, log_self);
 	return tsdb_kernel_distance(&db->kernel, q->spectrum, q->log_self, spectrum, log_self);
 }
 
@@ -76,6 +78,7 @@ int tsdb_query_from_series(tsdb_db *db, const tsdb_series *s, tsdb_query *q, tsd
 		q->log_self = tsdb_kernel_log_self_direct(&db->kernel, q->grid);
 	else
 		tsdb_kernel_prepare(&db->kernel, q->grid, q->spectrum, &q->log_self);
+	tsdb_kernel_direct_twice(&db->kernel, q->grid, q->twice);
 	query_vp_distances(db, q);
 	return 0;
 }
@@ -93,6 +96,7 @@ int tsdb_query_from_id(tsdb_db *db, const char *id, size_t id_len, tsdb_query *q
 	memcpy(q->spectrum, rec.spectrum, tsdb_spectrum_doubles(db->params.L) * sizeof(double));
 	q->log_self = rec.log_self;
 	q->exclude_row = rec.row;
+	tsdb_kernel_direct_twice(&db->kernel, q->grid, q->twice);
 	if (rec.nvp)
 		memcpy(q->vpdist, rec.vpdist, rec.nvp * sizeof(double));
 	return 0;
@@ -150,11 +154,11 @@ static double rec_distance(tsdb_db *db, const tsdb_query *q, const tsdb_rec *rec
 	return query_distance(db, q, rec->grid, rec->spectrum, rec->log_self);
 }
 
-static double lower_bound(const tsdb_query *q, const tsdb_rec *rec)
+static double lower_bound(const tsdb_query *q, const double *vpdist, uint32_t nvp)
 {
 	double lb = 0;
-	for (uint32_t i = 0; i < rec->nvp; i++) {
-		double g = fabs(q->vpdist[i] - rec->vpdist[i]);
+	for (uint32_t i = 0; i < nvp; i++) {
+		double g = fabs(q->vpdist[i] - vpdist[i]);
 		if (g > lb)
 			lb = g;
 	}
@@ -189,12 +193,18 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, 
 		double gap = go_up ? gu : gd;
 		if (gap > bound + TSDB_PRUNE_SLACK)
 			break;
-		uint64_t off = go_up ? up.node.value : down.node.value;
 		st->visited++;
-		tsdb_rec rec;
-		if (tsdb_rec_read(db, off, 0, &rec, err) < 0)
+		tsdb_pivot pv;
+		if (tsdb_pivot_read(db, go_up ? up.node.value : down.node.value, &pv, err) < 0)
 			return -1;
-		if ((int64_t)rec.row != q->exclude_row && lower_bound(q, &rec) <= bound + TSDB_PRUNE_SLACK) {
+		if ((int64_t)pv.row != q->exclude_row &&
+		    lower_bound(q, pv.vpdist, db->nchosen) <= bound + TSDB_PRUNE_SLACK) {
+			tsdb_rec rec;
+			if (tsdb_rec_read(db, pv.rec_off, 0, &rec, err) < 0)
+				return -1;
+			if (rec.row != pv.row)
+				return tsdb_errf(err, TSDB_E_CORRUPT, "%s: pivot row %llu names row %u, its record row %u",
+						 db->path, (unsigned long long)pv.off, pv.row, rec.row);
 			bound = visit(ctx, &rec, err);
 			if (isnan(bound))
 				return -1;

@@ -487,6 +487,54 @@ static int vpkeys_insert(wstate *ws, vpkeys *ks, tsdb_err *err)
 	return 0;
 }
 
+/* Pivot rows of a batch, encoded as they come and appended as one block
+ * after the batch's records (see db.h). */
+typedef struct pivots {
+	uint32_t nvp;
+	uint8_t *buf;
+	size_t n, cap;      /* rows */
+} pivots;
+
+static int pivots_add(pivots *pv, uint32_t row, uint64_t rec_off, const double *vpdist, tsdb_err *err)
+{
+	size_t size = tsdb_pivot_size(pv->nvp);
+	if (pv->n == pv->cap) {
+		size_t cap = pv->cap ? 2 * pv->cap : 256;
+		uint8_t *b = realloc(pv->buf, cap * size);
+		if (!b)
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		pv->buf = b;
+		pv->cap = cap;
+	}
+	uint8_t *p = pv->buf + pv->n++ * size;
+	le32_put(p, PIVOT_MAGIC);
+	le32_put(p + 4, row);
+	le64_put(p + 8, rec_off);
+	for (uint32_t i = 0; i < pv->nvp; i++)
+		lef64_put(p + PIVOT_FIXED + 8 * i, vpdist[i]);
+	return 0;
+}
+
+/* Appends the block and queues every row's index keys. */
+static int pivots_flush(wstate *ws, pivots *pv, vpkeys *ks, tsdb_err *err)
+{
+	if (!pv->n || !pv->nvp)
+		return 0;
+	size_t size = tsdb_pivot_size(pv->nvp);
+	uint64_t base;
+	if (cow_append(&ws->w, pv->buf, pv->n * size, 8, &base, err) < 0)
+		return -1;
+	for (size_t r = 0; r < pv->n; r++) {
+		const uint8_t *p = pv->buf + r * size;
+		for (uint32_t i = 0; i < pv->nvp; i++)
+			if (vpkeys_add(&ks[i], lef64_get(p + PIVOT_FIXED + 8 * i), le32_get(p + 4), base + r * size,
+				       err) < 0)
+				return -1;
+	}
+	pv->n = 0;
+	return 0;
+}
+
 static void vpkeys_free(vpkeys *ks)
 {
 	for (uint32_t i = 0; i < TSDB_VP_MAX; i++)
@@ -521,7 +569,7 @@ static int still_stored(wstate *ws, const rbt_node *n, tsdb_err *err)
 
 /* Rewrites every stored series (except those being replaced) with
  * distances to the vantage points vs, queueing their index keys. */
-static int restamp_stored(wstate *ws, tsdb_kernel *k, const vpset *vs, vpkeys *ks, tsdb_err *err)
+static int restamp_stored(wstate *ws, tsdb_kernel *k, const vpset *vs, pivots *pv, tsdb_err *err)
 {
 	rbt_cursor c;
 	rbt_cursor_init(&c, &ws->w.snap, &rbt_key_bytes, ws->db.ids);
@@ -542,9 +590,8 @@ static int restamp_stored(wstate *ws, tsdb_kernel *k, const vpset *vs, vpkeys *k
 			return -1;
 		if (rbt_w_insert(&ws->ids, c.node.key, off, 1, err) < 0)
 			return -1;
-		for (uint32_t i = 0; i < vs->n; i++)
-			if (vpkeys_add(&ks[i], vpd[i], rec.row, off, err) < 0)
-				return -1;
+		if (vs->n && pivots_add(pv, rec.row, off, vpd, err) < 0)
+			return -1;
 	}
 	return r < 0 ? -1 : 0;
 }
@@ -647,6 +694,7 @@ int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb
 	ws.lock_fd = -1;
 	vpkeys ks[TSDB_VP_MAX];
 	memset(ks, 0, sizeof ks);
+	pivots pv = {0};
 	candidate *cands = NULL;
 	prepared *pr = calloc(n ? n : 1, sizeof *pr);
 	if (!pr) {
@@ -668,7 +716,7 @@ int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb
 			tsdb_errctx(err, "series '%s'", series[i].id);
 			goto out0;
 		}
-		tsdb_kernel_prepare(&k, pr[i].grid, pr[i].spectrum, &pr[i].log_self);
+		tsdb_prepare_stored(&k, pr[i].grid, pr[i].spectrum, &pr[i].log_self);
 		if (vs0.n) {
 			vpdist_compute(&k, &vs0, pr[i].spectrum, pr[i].log_self, pr[i].vpdist);
 			pr[i].vp_epoch = 1;
@@ -738,6 +786,7 @@ int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb
 	}
 	vpset vs;
 	vps_from_db(&ws.db, &vs);
+	pv.nvp = vs.n;
 	uint64_t after = ws.db.nseries - res->replaced + nnew;
 	if (ws.nchosen == 0 && after >= params.nvp) {
 		/* This batch brings the database to nvp series: choose the
@@ -777,7 +826,8 @@ int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb
 			vs.log_self[i] = cands[i].log_self;
 		}
 		vp_trees_reset(&ws);
-		if (restamp_stored(&ws, &k, &vs, ks, err) < 0)
+		pv.nvp = vs.n;
+		if (restamp_stored(&ws, &k, &vs, &pv, err) < 0)
 			goto out;
 		res->chose_vantage_points = 1;
 		for (size_t i = 0; i < n; i++)
@@ -796,12 +846,12 @@ int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb
 		rbt_bytes_put(key, series[i].id, series[i].id_len);
 		if (rbt_w_insert(&ws.ids, key, pr[i].off, 1, err) < 0)
 			goto out;
-		for (uint32_t j = 0; j < vs.n; j++)
-			if (vpkeys_add(&ks[j], pr[i].vpdist[j], pr[i].row, pr[i].off, err) < 0)
-				goto out;
+		if (vs.n && pivots_add(&pv, pr[i].row, pr[i].off, pr[i].vpdist, err) < 0)
+			goto out;
 		progress(o, "writing", i + 1, n);
 	}
-	if (vpkeys_insert(&ws, ks, err) < 0 || ws_commit(&ws, err) < 0)
+	pv.nvp = vs.n;
+	if (pivots_flush(&ws, &pv, ks, err) < 0 || vpkeys_insert(&ws, ks, err) < 0 || ws_commit(&ws, err) < 0)
 		goto out;
 	res->inserted = nnew;
 	res->txn = ws.w.snap.meta.txn;
@@ -812,6 +862,7 @@ out:
 	ws_close(&ws);
 out0:
 	free(cands);
+	free(pv.buf);
 	vpkeys_free(ks);
 	prepared_free(pr, n);
 	tsdb_kernel_free(&k);
@@ -880,6 +931,7 @@ int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, t
 	candidate *cands = NULL;
 	vpkeys ks[TSDB_VP_MAX];
 	memset(ks, 0, sizeof ks);
+	pivots pv = {0};
 	if (tsdb_params_check(&p, err) < 0 || tsdb_kernel_init(&k, p.L, p.mult, err) < 0)
 		goto out;
 	kernel_ready = 1;
@@ -915,12 +967,15 @@ int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, t
 		ws.nchosen = 0;
 	}
 	vp_trees_reset(&ws);
-	if (restamp_stored(&ws, &k, &vs, ks, err) < 0 || vpkeys_insert(&ws, ks, err) < 0 || ws_commit(&ws, err) < 0)
+	pv.nvp = vs.n;
+	if (restamp_stored(&ws, &k, &vs, &pv, err) < 0 || pivots_flush(&ws, &pv, ks, err) < 0 ||
+	    vpkeys_insert(&ws, ks, err) < 0 || ws_commit(&ws, err) < 0)
 		goto out;
 	rc = 0;
 out:
 	if (rc < 0)
 		cow_rollback(&ws.w);
+	free(pv.buf);
 	free(cands);
 	vpkeys_free(ks);
 	if (kernel_ready)
@@ -952,7 +1007,7 @@ static int remap_off(void *p, uint64_t v, uint64_t *out, tsdb_err *err)
 	offmap key = {v, 0};
 	offmap *hit = bsearch(&key, cx->m, cx->n, sizeof *cx->m, offmap_cmp);
 	if (!hit)
-		return tsdb_errf(err, TSDB_E_CORRUPT, "index entry points at %llu, which is no stored series",
+		return tsdb_errf(err, TSDB_E_CORRUPT, "index entry points at %llu, which nothing live starts at",
 				 (unsigned long long)v);
 	*out = hit->new_;
 	return 0;
@@ -968,7 +1023,7 @@ int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after,
 	cow_writer nw;
 	memset(&nw, 0, sizeof nw);
 	nw.wfd = -1;
-	remap_ctx rm = {0};
+	remap_ctx rm = {0}, pm = {0};   /* records, pivot rows: old -> new offsets */
 	if (path_join(&tmp, dir, TSDB_DATA_FILE ".compact", err) < 0)
 		goto out;
 	unlink(tmp);
@@ -1006,8 +1061,36 @@ int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after,
 		goto out;
 	words[W_ID_ROOT] = root.node;
 	words[W_ID_COUNT] = root.count;
+	if (db->nchosen) {
+		/* One pivot row per series, in the order of index 0, pointing at
+		 * the new records; then every index, pointing at the new rows. */
+		if (!(pm.m = malloc((db->nseries ? db->nseries : 1) * sizeof *pm.m))) {
+			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+			goto out;
+		}
+		size_t size = tsdb_pivot_size(db->nchosen);
+		uint8_t *row = ws_buf(&ws, size, err);
+		if (!row)
+			goto out;
+		rbt_cursor_init(&c, &db->snap, &rbt_key_distrow, db->vpidx[0]);
+		for (r = rbt_first(&c, err); r == 1 && pm.n < db->nseries; r = rbt_next(&c, err)) {
+			tsdb_pivot pv;
+			uint64_t rec_off;
+			if (tsdb_pivot_read(db, c.node.value, &pv, err) < 0 || remap_off(&rm, pv.rec_off, &rec_off, err) < 0)
+				goto out;
+			memcpy(row, db->snap.base + pv.off, size);
+			le64_put(row + 8, rec_off);
+			pm.m[pm.n].old = pv.off;
+			if (cow_append(&nw, row, size, 8, &pm.m[pm.n].new_, err) < 0)
+				goto out;
+			pm.n++;
+		}
+		if (r < 0)
+			goto out;
+		qsort(pm.m, pm.n, sizeof *pm.m, offmap_cmp);
+	}
 	for (uint32_t i = 0; i < db->nchosen; i++) {
-		if (rbt_copy(&db->snap, &rbt_key_distrow, db->vpidx[i], &nw, remap_off, &rm, &root, err) < 0)
+		if (rbt_copy(&db->snap, &rbt_key_distrow, db->vpidx[i], &nw, remap_off, &pm, &root, err) < 0)
 			goto out;
 		words[W_VP0 + 2 * i] = root.node;
 		words[W_VP0 + 2 * i + 1] = root.count;
@@ -1029,6 +1112,7 @@ out:
 		unlink(tmp);
 	free(tmp);
 	free(rm.m);
+	free(pm.m);
 	ws_close(&ws);
 	return rc;
 }

@@ -264,6 +264,35 @@ static void test_get_exact(void)
 	test_rmtree(dir);
 }
 
+/* A query with a stored series' own points finds it at distance exactly 0,
+ * whichever way readers evaluate the kernel at that grid length. */
+static void test_self_query_zero(void)
+{
+	static const uint32_t Ls[] = {64, 256};
+	for (int li = 0; li < 2; li++) {
+		char *dir = test_tmpdir();
+		tsdb_err err;
+		tsdb_params p = {.L = Ls[li], .mult = 1, .nvp = 4, .seed = 1};
+		REQUIRE(tsdb_init(dir, &p, &err) == 0);
+		tsdb_series *s = gen(6, 0, 30, 90);
+		REQUIRE(insert(dir, s, 30, 0) == 0);
+		tsdb_db db;
+		REQUIRE(tsdb_db_open(&db, dir, &err) == 0);
+		tsdb_query q;
+		REQUIRE(tsdb_query_from_series(&db, &s[17], &q, &err) == 0);
+		tsdb_hit h[2];
+		uint32_t nh;
+		REQUIRE(tsdb_search_knn(&db, &q, 2, h, &nh, NULL, &err) == 0);
+		CHECKF(nh == 2 && h[0].distance == 0.0 && h[0].id_len == s[17].id_len &&
+			       !memcmp(h[0].id, s[17].id, h[0].id_len) && h[1].distance > 0,
+		       "L=%u: nearest %.*s at %.17g", Ls[li], (int)h[0].id_len, h[0].id, h[0].distance);
+		tsdb_query_free(&q);
+		tsdb_db_close(&db);
+		gen_free(s, 30);
+		test_rmtree(dir);
+	}
+}
+
 /* A reader keeps its snapshot while the writer commits. */
 static void test_snapshot_isolation(void)
 {
@@ -375,6 +404,7 @@ static void test_damage(void)
 int main(void)
 {
 	RUN(test_get_exact);
+	RUN(test_self_query_zero);
 	RUN(test_all_or_nothing);
 	RUN(test_snapshot_isolation);
 	RUN(test_compact_reindex);

@@ -411,11 +411,14 @@ static void test_direct(void)
 				REQUIRE(random_prepared(&k, &r, &p[i]) == 0);
 			for (int i = 0; i < N; i++) {
 				double ls = tsdb_kernel_log_self_direct(&kd, p[i].grid);
+				double twice[2 * LMAX + 4];
+				REQUIRE(tsdb_direct_twice_doubles(kd.L) <= 2 * LMAX + 4);
+				tsdb_kernel_direct_twice(&kd, p[i].grid, twice);
 				CHECKF(fabs(ls - p[i].log_self) <= 1e-12 * fabs(p[i].log_self), "log self %.17g vs %.17g", ls,
 				       p[i].log_self);
-				CHECK(tsdb_kernel_distance_direct(&kd, p[i].grid, ls, p[i].grid, ls) == 0.0);
+				CHECK(tsdb_kernel_distance_direct(&kd, twice, ls, p[i].grid, ls) == 0.0);
 				for (int j = i + 1; j < N; j++) {
-					double d = tsdb_kernel_distance_direct(&kd, p[i].grid, p[i].log_self, p[j].grid,
+					double d = tsdb_kernel_distance_direct(&kd, twice, p[i].log_self, p[j].grid,
 									       p[j].log_self);
 					double ref = ref_distance(p[i].grid, p[j].grid, kd.L, kd.mult);
 					CHECK_REF(d, ref, kd.L, kd.mult);
