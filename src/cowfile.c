@@ -360,10 +360,27 @@ int cow_commit(cow_writer *w, const uint64_t *words, uint32_t nwords, tsdb_err *
 	uint8_t slot[COW_SLOT_SIZE];
 	size_t slot_len = slot_encode(slot, w->snap.file_id, &m);
 	int target = 1 - w->snap.slot;
-	if (flush(w, err) < 0 || fdatasync(w->wfd) < 0)
-		goto fail_errno;
-	if (pwrite_all(w->wfd, slot, slot_len, COW_SLOT_OFFSET(target)) < 0 || fdatasync(w->wfd) < 0)
-		goto fail_errno;
+	/* Until the record is written, only bytes past the last commit were:
+	 * cutting them off leaves the file exactly as it was. */
+	if (flush(w, err) < 0) {
+		cow_rollback(w);
+		return -1;
+	}
+	if (fdatasync(w->wfd) < 0) {
+		tsdb_errno(err, errno, "%s: commit txn %llu", w->path, (unsigned long long)m.txn);
+		cow_rollback(w);
+		return -1;
+	}
+	if (pwrite_all(w->wfd, slot, slot_len, COW_SLOT_OFFSET(target)) < 0 || fdatasync(w->wfd) < 0) {
+		tsdb_errno(err, errno, "%s: commit txn %llu", w->path, (unsigned long long)m.txn);
+		/* The newest commit's slot is untouched; the one written may hold
+		 * part or all of the new record.  Zero it so it can never pass for
+		 * a commit once the data behind it is cut off. */
+		if (pwrite_all(w->wfd, (uint8_t[COW_SLOT_SIZE]){0}, COW_SLOT_SIZE, COW_SLOT_OFFSET(target)) == 0)
+			(void)fdatasync(w->wfd);
+		cow_rollback(w);
+		return -1;
+	}
 
 	/* Committed: grow the mapping (mremap keeps the pages already mapped). */
 	void *map = mremap((void *)w->snap.base, w->snap.size, m.end, MREMAP_MAYMOVE);
@@ -376,16 +393,6 @@ int cow_commit(cow_writer *w, const uint64_t *words, uint32_t nwords, tsdb_err *
 	w->snap.meta = m;
 	w->snap.slot = target;
 	return 0;
-
-fail_errno:
-	tsdb_errno(err, errno, "%s: commit txn %llu", w->path, (unsigned long long)m.txn);
-	/* The old slot is untouched whatever happened to the new one: a torn
-	 * new slot fails its checksum.  Zero it so the failed commit can never
-	 * be mistaken for valid if the bytes did reach the disk. */
-	if (pwrite_all(w->wfd, (uint8_t[COW_SLOT_SIZE]){0}, COW_SLOT_SIZE, COW_SLOT_OFFSET(target)) == 0)
-		(void)fdatasync(w->wfd);
-	cow_rollback(w);
-	return -1;
 }
 
 void cow_writer_close(cow_writer *w)

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""killtest.py - SIGKILL the writer at random instants while handlers answer.
+
+Runs insert and remove batches (5 series each) through `tsdb`, killing the
+writer process at a random moment in most runs.  Meanwhile reader threads
+query through `tsdb-handler` (inetd mode: one process per request).  After
+every writer run, killed or not:
+  - `tsdb check` passes (the database opens and every index agrees);
+  - every batch reported committed (exit 0) is fully present, every batch
+    never started or removed is fully absent, and the batch in flight when
+    the kill landed is either fully present or fully absent;
+  - the next writer proceeds without repair (flock dies with its holder).
+Readers must never get an error status, and never an inconsistent answer:
+the series count they see is always a whole number of batches.
+
+usage: killtest.py TSDB_BIN_DIR WORK_DIR KILLS [SEED]
+Prints one summary line: "kills=N committed=N rolled_back=N queries=N".
+"""
+import json
+import os
+import random
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+BATCH = 5
+L = 32
+
+
+def main():
+    bindir, work, kills = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    seed = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    rng = random.Random(seed)
+    tsdb = os.path.join(bindir, "tsdb")
+    handler = os.path.join(bindir, "tsdb-handler")
+    db = os.path.join(work, "db")
+    run([tsdb, "init", "--db", db, "--length", str(L), "--vantage-points", "4"])
+
+    def batch_file(b):
+        path = os.path.join(work, "batch-%05d.jsonl" % b)
+        with open(path, "w") as f:
+            for i in range(BATCH):
+                r = random.Random(b * 100 + i)
+                t = [j / 40 for j in range(40)]
+                v = [r.gauss(0, 1) for _ in range(40)]
+                f.write(json.dumps({"id": "b%05d-%d" % (b, i), "t": t, "v": v}) + "\n")
+        return path
+
+    present = set()          # batches committed and not removed
+    failures = []
+    stop = threading.Event()
+    queries = [0]
+
+    def reader(k):
+        r = random.Random(seed * 7 + k)
+        series = {"t": [j / 16 for j in range(16)], "v": [r.gauss(0, 1) for _ in range(16)]}
+        while not stop.is_set():
+            req = {"op": "with_ts", "ts": series, "k": 7} if r.random() < 0.5 else {"op": "info"}
+            body = json.dumps(req).encode()
+            p = subprocess.run([handler, "--db", db], input=struct.pack("<I", len(body) + 4) + body,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20)
+            out = p.stdout
+            if p.returncode != 0 or len(out) < 4 or struct.unpack("<I", out[:4])[0] != len(out):
+                failures.append("reader: handler exit %d, %d bytes" % (p.returncode, len(out)))
+                continue
+            resp = json.loads(out[4:])
+            if resp.get("status") != "OK":
+                failures.append("reader: %s: %s" % (resp.get("status"), resp.get("error")))
+                continue
+            pl = resp["payload"]
+            n = pl["series"]
+            if n % BATCH:
+                failures.append("reader saw %d series: a partial batch" % n)
+            if req["op"] == "with_ts" and len(pl["results"]) != min(7, n):
+                failures.append("reader got %d results from %d series" % (len(pl["results"]), n))
+            queries[0] += 1
+
+    threads = [threading.Thread(target=reader, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+
+    next_batch = 0
+    durations = []
+    killed = committed = rolled_back = 0
+    try:
+        while killed < kills and not failures:
+            if present and rng.random() < 0.3:
+                b = rng.choice(sorted(present))
+                cmd = [tsdb, "remove", "--db", db] + ["b%05d-%d" % (b, i) for i in range(BATCH)]
+                op = ("remove", b)
+            else:
+                b = next_batch
+                next_batch += 1
+                cmd = [tsdb, "insert", "--db", db, batch_file(b)]
+                op = ("insert", b)
+            # Kill at a random instant within the typical run time (most
+            # runs), or let it finish (some runs), so kills land everywhere.
+            typical = sorted(durations)[len(durations) // 2] if durations else 0.02
+            delay = rng.uniform(0, 1.5 * typical) if rng.random() < 0.85 else None
+            t0 = time.monotonic()
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if delay is not None:
+                time.sleep(delay)
+                p.send_signal(signal.SIGKILL)
+            _, err = p.communicate()
+            if p.returncode == 0:
+                durations.append(time.monotonic() - t0)
+            ids = set(run([tsdb, "list", "--db", db, "--limit", "100000"]).split())
+            got = {}
+            for i in ids:
+                got.setdefault(int(i[1:6]), set()).add(i)
+            for bb, members in got.items():
+                if len(members) != BATCH:
+                    failures.append("batch %d partly present: %s" % (bb, sorted(members)))
+            now = set(got)
+            b = op[1]
+            after = present | {b} if op[0] == "insert" else present - {b}
+            if p.returncode == 0:
+                committed += 1
+                if now != after:
+                    failures.append("%s %d reported committed but the database differs" % op)
+            elif p.returncode == -signal.SIGKILL:
+                killed += 1
+                # The batch in flight landed whole or not at all; nothing else changed.
+                if now == after:
+                    committed += 1
+                elif now == present:
+                    rolled_back += 1
+                else:
+                    failures.append("after killing %s %d: batches %s changed" % (op + (sorted(now ^ present),)))
+            else:
+                failures.append("%s exited %d: %s" % (" ".join(cmd[:2]), p.returncode, err.decode().strip()))
+            present = now
+            chk = subprocess.run([tsdb, "check", "--db", db], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if chk.returncode != 0:
+                failures.append("check after %s %d: %s" % (op[0], b, chk.stdout.decode().strip()))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    for f in failures[:10]:
+        print("FAIL:", f)
+    print("kills=%d committed=%d rolled_back=%d queries=%d" % (killed, committed, rolled_back, queries[0]))
+    return 1 if failures else 0
+
+
+def run(cmd):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        sys.exit("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.decode()))
+    return p.stdout.decode()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
