@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "payload.h"
 #include "search.h"
 #include "series.h"
 
@@ -82,71 +83,8 @@ static int oom(tsdb_err *err)
 	return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory building the response");
 }
 
-/* An id from the mapping.  Ids were validated at insertion; one that is not
- * UTF-8 now (json_stringn refuses it) means the file is damaged. */
-static json_t *id_json(const char *id, size_t len, tsdb_err *err)
-{
-	json_t *s = json_stringn(id, len);
-	if (s)
-		return s;
-	if (tsdb_id_validate(id, len, NULL) != 0)
-		tsdb_errf(err, TSDB_E_CORRUPT, "a stored id is not a valid id");
-	else
-		oom(err);
-	return NULL;
-}
 
-/* A grid series resampled to m points, as a JSON array; scratch holds m. */
-static json_t *shape_json(const double *grid, uint32_t L, uint32_t m, double *scratch)
-{
-	tsdb_shape(grid, L, scratch, m);
-	json_t *a = json_array();
-	for (uint32_t i = 0; a && i < m; i++) {
-		if (json_array_append_new(a, json_real(scratch[i]))) {
-			json_decref(a);
-			a = NULL;
-		}
-	}
-	return a;
-}
 
-/* The "results" array of a search: {"id", "distance", "shape"?} each. */
-static json_t *hits_json(const tsdb_db *db, const tsdb_hit *hits, uint32_t n, uint32_t shape,
-			 double *scratch, tsdb_err *err)
-{
-	json_t *arr = json_array();
-	if (!arr) {
-		oom(err);
-		return NULL;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		json_t *id = id_json(hits[i].id, hits[i].id_len, err);
-		if (!id)
-			goto fail;
-		json_t *o = json_object();
-		int bad = json_object_set_new(o, "id", id);
-		bad |= json_object_set_new(o, "distance", json_real(hits[i].distance));
-		if (shape > 0 && !bad) {
-			tsdb_rec rec;
-			if (tsdb_rec_read(db, hits[i].off, 1, &rec, err)) {
-				json_decref(o);
-				goto fail;
-			}
-			bad |= json_object_set_new(o, "shape",
-						   shape_json(rec.grid, db->params.L, shape, scratch));
-		}
-		if (bad || json_array_append_new(arr, o)) {
-			if (bad)
-				json_decref(o);
-			oom(err);
-			goto fail;
-		}
-	}
-	return arr;
-fail:
-	json_decref(arr);
-	return NULL;
-}
 
 /* with_id, with_ts and within: prepare the query, search, build
  * {"k" | "radius", "series", "computed", ["truncated"], "results", ["query_shape"]}. */
@@ -205,24 +143,11 @@ static int op_search(tsdb_db *db, const tsdb_request *req, const tsdb_handler_co
 		}
 	}
 
-	json_t *results = hits_json(db, hits, nhits, req->shape, scratch, err);
-	if (!results)
+	tsdb_search_answer a = {.within = within, .k = req->k, .radius = req->radius, .truncated = truncated,
+				.hits = hits, .nhits = nhits, .computed = st.computed, .shape = req->shape,
+				.query_grid = q.grid};
+	if (!(p = tsdb_payload_search(db, &a, scratch, err)))
 		goto out;
-	p = json_object();
-	int bad = within ? json_object_set_new(p, "radius", json_real(req->radius))
-			 : json_object_set_new(p, "k", json_integer(req->k));
-	bad |= json_object_set_new(p, "series", json_integer((json_int_t)db->nseries));
-	bad |= json_object_set_new(p, "computed", json_integer((json_int_t)st.computed));
-	if (within)
-		bad |= json_object_set_new(p, "truncated", json_boolean(truncated));
-	bad |= json_object_set_new(p, "results", results);
-	if (req->shape > 0)
-		bad |= json_object_set_new(p, "query_shape",
-					   shape_json(q.grid, db->params.L, req->shape, scratch));
-	if (bad) {
-		oom(err);
-		goto out;
-	}
 	*payload = p;
 	p = NULL;
 	rc = 0;
@@ -250,37 +175,13 @@ static int op_get(const tsdb_db *db, const tsdb_request *req, json_t **payload, 
 
 static int op_info(const tsdb_db *db, json_t **payload, tsdb_err *err)
 {
-	json_t *last = json_null();
-	if (db->nseries > 0) {
-		/* RFC 3339 UTC, whole seconds, as docs/PROTOCOL.md shows. */
-		time_t secs = (time_t)(db->snap.meta.time_ns / 1000000000u);
-		struct tm tm;
-		char buf[32];
-		if (gmtime_r(&secs, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
-			last = json_string(buf);
-	}
-	json_t *p = json_object();
-	int bad = json_object_set_new(p, "format_version", json_integer(COW_FORMAT_VERSION));
-	bad |= json_object_set_new(p, "length", json_integer(db->params.L));
-	bad |= json_object_set_new(p, "mult", json_real(db->params.mult));
-	bad |= json_object_set_new(p, "vantage_points", json_integer(db->params.nvp));
-	bad |= json_object_set_new(p, "vantage_points_chosen", json_boolean(db->nchosen > 0));
-	bad |= json_object_set_new(p, "seed", json_integer((json_int_t)db->params.seed));
-	bad |= json_object_set_new(p, "series", json_integer((json_int_t)db->nseries));
-	bad |= json_object_set_new(p, "txn", json_integer((json_int_t)db->snap.meta.txn));
-	bad |= json_object_set_new(p, "last_commit", last);
-	bad |= json_object_set_new(p, "file_bytes", json_integer((json_int_t)db->snap.file_bytes));
-	if (bad) {
-		json_decref(p);
-		return oom(err);
-	}
-	*payload = p;
-	return 0;
+	*payload = tsdb_payload_info(db, err);
+	return *payload ? 0 : -1;
 }
 
 static int list_add(void *ctx, const char *id, size_t len, tsdb_err *err)
 {
-	json_t *s = id_json(id, len, err);
+	json_t *s = tsdb_payload_id(id, len, err);
 	if (!s)
 		return -1;
 	return json_array_append_new(ctx, s) ? oom(err) : 0;

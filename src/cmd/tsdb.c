@@ -31,6 +31,7 @@
 #include "check.h"
 #include "db.h"
 #include "input.h"
+#include "payload.h"
 #include "search.h"
 #include "series.h"
 #include "spool.h"
@@ -632,36 +633,6 @@ static int cmd_list(const struct cmd *self, int argc, char **argv)
 
 /* ---- info ----------------------------------------------------------------------- */
 
-/* RFC 3339 UTC of the last commit, or NULL for an empty database (as the
- * server's info says). */
-static const char *commit_time(const tsdb_db *d, char *buf, size_t cap)
-{
-	time_t t = (time_t)(d->snap.meta.time_ns / 1000000000u);
-	struct tm tm;
-	if (d->nseries == 0 || !gmtime_r(&t, &tm) ||
-	    !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return NULL;
-	return buf;
-}
-
-/* The info payload of docs/PROTOCOL.md, in its member order. */
-static json_t *info_json(const tsdb_db *d)
-{
-	char when[32];
-	const char *t = commit_time(d, when, sizeof when);
-	return json_pack("{s:I, s:I, s:f, s:I, s:b, s:I, s:I, s:I, s:s?, s:I}",
-			 "format_version", (json_int_t)COW_FORMAT_VERSION,
-			 "length", (json_int_t)d->params.L,
-			 "mult", d->params.mult,
-			 "vantage_points", (json_int_t)d->params.nvp,
-			 "vantage_points_chosen", d->nchosen > 0,
-			 "seed", (json_int_t)d->params.seed,
-			 "series", (json_int_t)d->nseries,
-			 "txn", (json_int_t)d->snap.meta.txn,
-			 "last_commit", t,
-			 "file_bytes", (json_int_t)d->snap.file_bytes);
-}
-
 static int cmd_info(const struct cmd *self, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -680,12 +651,14 @@ static int cmd_info(const struct cmd *self, int argc, char **argv)
 	if (open_db(&d, db, &dir))
 		return EX_FAIL;
 	if (json) {
-		rc = print_json(info_json(&d));
+		tsdb_err e = {0};
+		json_t *p = tsdb_payload_info(&d, &e);
+		rc = p ? print_json(p) : fail(&e);
 		tsdb_db_close(&d);
 		return rc;
 	}
 	char when[32];
-	const char *t = commit_time(&d, when, sizeof when);
+	const char *t = tsdb_commit_time(&d, when, sizeof when);
 	printf("database        %s\n", dir);
 	printf("format version  %u\n", COW_FORMAT_VERSION);
 	printf("length          %u\n", d.params.L);
@@ -929,21 +902,6 @@ static int cmd_gen(const struct cmd *self, int argc, char **argv)
 
 /* ---- search --------------------------------------------------------------------- */
 
-/* The handler's payload "results": [{"id":..., "distance":...}, ...]. */
-static json_t *hits_json(const tsdb_hit *h, uint32_t n)
-{
-	json_t *a = json_array();
-	for (uint32_t i = 0; a && i < n; i++) {
-		json_t *o = json_pack("{s:s%, s:f}", "id", h[i].id, h[i].id_len, "distance",
-				      h[i].distance);
-		if (json_array_append_new(a, o)) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
 struct search_args {
 	const char *id, *file;
 	uint64_t k, limit;
@@ -1026,15 +984,14 @@ static int run_search(tsdb_db *d, const char *dir, const struct search_args *a)
 		return fail_in(dir, &e);
 	}
 	if (a->json) {
-		json_t *p = a->within
-				    ? json_pack("{s:f, s:I, s:I, s:b, s:o}", "radius", a->radius,
-						"series", (json_int_t)d->nseries, "computed",
-						(json_int_t)st.computed, "truncated", truncated,
-						"results", hits_json(hits, nh))
-				    : json_pack("{s:I, s:I, s:I, s:o}", "k", (json_int_t)a->k,
-						"series", (json_int_t)d->nseries, "computed",
-						(json_int_t)st.computed, "results",
-						hits_json(hits, nh));
+		tsdb_search_answer ans = {.within = a->within, .k = (uint32_t)a->k, .radius = a->radius,
+					  .truncated = truncated, .hits = hits, .nhits = nh,
+					  .computed = st.computed};
+		json_t *p = tsdb_payload_search(d, &ans, NULL, &e);
+		if (!p) {
+			free(hits);
+			return fail_in(dir, &e);
+		}
 		rc = print_json(p);
 	} else {
 		for (uint32_t i = 0; i < nh; i++)

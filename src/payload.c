@@ -1,0 +1,125 @@
+/*
+ * payload.c - JSON payloads of docs/PROTOCOL.md (see payload.h).  Member
+ * order is the documented one; reals print with 17 significant digits
+ * (jansson's default), so distances round-trip bit for bit.
+ */
+#include "payload.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+static json_t *oom(tsdb_err *err)
+{
+	tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory building the response");
+	return NULL;
+}
+
+const char *tsdb_commit_time(const tsdb_db *db, char *buf, size_t cap)
+{
+	time_t secs = (time_t)(db->snap.meta.time_ns / 1000000000u);
+	struct tm tm;
+	if (db->nseries == 0 || !gmtime_r(&secs, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return NULL;
+	return buf;
+}
+
+json_t *tsdb_payload_info(const tsdb_db *db, tsdb_err *err)
+{
+	char when[32];
+	const char *t = tsdb_commit_time(db, when, sizeof when);
+	json_t *p = json_pack("{s:I, s:I, s:f, s:I, s:b, s:I, s:I, s:I, s:s?, s:I}",
+			      "format_version", (json_int_t)COW_FORMAT_VERSION,
+			      "length", (json_int_t)db->params.L,
+			      "mult", db->params.mult,
+			      "vantage_points", (json_int_t)db->params.nvp,
+			      "vantage_points_chosen", db->nchosen > 0,
+			      "seed", (json_int_t)db->params.seed,
+			      "series", (json_int_t)db->nseries,
+			      "txn", (json_int_t)db->snap.meta.txn,
+			      "last_commit", t,
+			      "file_bytes", (json_int_t)db->snap.file_bytes);
+	return p ? p : oom(err);
+}
+
+json_t *tsdb_payload_id(const char *id, size_t len, tsdb_err *err)
+{
+	json_t *s = json_stringn(id, len);
+	if (s)
+		return s;
+	/* Ids were validated at insertion: one that is not UTF-8 now is damage. */
+	if (tsdb_id_validate(id, len, NULL) != 0) {
+		tsdb_errf(err, TSDB_E_CORRUPT, "a stored id is not a valid id");
+		return NULL;
+	}
+	return oom(err);
+}
+
+json_t *tsdb_payload_shape(const double *grid, uint32_t L, uint32_t m, double *scratch)
+{
+	tsdb_shape(grid, L, scratch, m);
+	json_t *a = json_array();
+	for (uint32_t i = 0; a && i < m; i++) {
+		if (json_array_append_new(a, json_real(scratch[i]))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *hits_json(const tsdb_db *db, const tsdb_search_answer *a, double *scratch, tsdb_err *err)
+{
+	json_t *arr = json_array();
+	if (!arr)
+		return oom(err);
+	for (uint32_t i = 0; i < a->nhits; i++) {
+		const tsdb_hit *h = &a->hits[i];
+		json_t *id = tsdb_payload_id(h->id, h->id_len, err);
+		if (!id)
+			goto fail;
+		json_t *o = json_object();
+		int bad = json_object_set_new(o, "id", id);
+		bad |= json_object_set_new(o, "distance", json_real(h->distance));
+		if (a->shape > 0 && !bad) {
+			tsdb_rec rec;
+			if (tsdb_rec_read(db, h->off, 1, &rec, err)) {
+				json_decref(o);
+				goto fail;
+			}
+			bad |= json_object_set_new(o, "shape", tsdb_payload_shape(rec.grid, db->params.L, a->shape, scratch));
+		}
+		if (bad || json_array_append_new(arr, o)) {
+			if (bad)
+				json_decref(o);
+			oom(err);
+			goto fail;
+		}
+	}
+	return arr;
+fail:
+	json_decref(arr);
+	return NULL;
+}
+
+json_t *tsdb_payload_search(const tsdb_db *db, const tsdb_search_answer *a, double *scratch, tsdb_err *err)
+{
+	json_t *results = hits_json(db, a, scratch, err);
+	if (!results)
+		return NULL;
+	json_t *p = json_object();
+	int bad = a->within ? json_object_set_new(p, "radius", json_real(a->radius))
+			    : json_object_set_new(p, "k", json_integer(a->k));
+	bad |= json_object_set_new(p, "series", json_integer((json_int_t)db->nseries));
+	bad |= json_object_set_new(p, "computed", json_integer((json_int_t)a->computed));
+	if (a->within)
+		bad |= json_object_set_new(p, "truncated", json_boolean(a->truncated));
+	bad |= json_object_set_new(p, "results", results);
+	if (a->shape > 0)
+		bad |= json_object_set_new(p, "query_shape",
+					   tsdb_payload_shape(a->query_grid, db->params.L, a->shape, scratch));
+	if (bad) {
+		json_decref(p);
+		return oom(err);
+	}
+	return p;
+}
