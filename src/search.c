@@ -169,6 +169,79 @@ static double lower_bound(const tsdb_query *q, const double *vpdist, uint32_t nv
  * current bound (or NAN on error). */
 typedef double (*visit_fn)(void *ctx, const tsdb_rec *rec, tsdb_err *err);
 
+/* Candidates met by the walk, waiting for their true distance in order of
+ * lower bound: a min-heap on lb. */
+typedef struct cand {
+	double lb;
+	uint64_t pivot;
+} cand;
+
+typedef struct cand_heap {
+	cand *c;
+	size_t n, cap;
+} cand_heap;
+
+static int heap_push(cand_heap *h, cand x, tsdb_err *err)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 256;
+		cand *c = realloc(h->c, cap * sizeof *c);
+		if (!c)
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		h->c = c;
+		h->cap = cap;
+	}
+	size_t i = h->n++;
+	for (; i > 0 && h->c[(i - 1) / 2].lb > x.lb; i = (i - 1) / 2)
+		h->c[i] = h->c[(i - 1) / 2];
+	h->c[i] = x;
+	return 0;
+}
+
+static cand heap_pop(cand_heap *h)
+{
+	cand top = h->c[0], last = h->c[--h->n];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, m = l;
+		if (l >= h->n)
+			break;
+		if (l + 1 < h->n && h->c[l + 1].lb < h->c[l].lb)
+			m = l + 1;
+		if (h->c[m].lb >= last.lb)
+			break;
+		h->c[i] = h->c[m];
+		i = m;
+	}
+	if (h->n)
+		h->c[i] = last;
+	return top;
+}
+
+/* Computes the true distance of the candidate whose pivot row is at off. */
+static double visit_pivot(tsdb_db *db, uint64_t off, visit_fn visit, void *ctx, tsdb_err *err)
+{
+	tsdb_pivot pv;
+	tsdb_rec rec;
+	if (tsdb_pivot_read(db, off, &pv, err) < 0 || tsdb_rec_read(db, pv.rec_off, 0, &rec, err) < 0)
+		return NAN;
+	if (rec.row != pv.row) {
+		tsdb_errf(err, TSDB_E_CORRUPT, "%s: pivot row %llu names row %u, its record row %u", db->path,
+			  (unsigned long long)pv.off, pv.row, rec.row);
+		return NAN;
+	}
+	return visit(ctx, &rec, err);
+}
+
+/*
+ * The walk meets series in increasing gap |d(x, v) - d(q, v)|, which is a
+ * lower bound on d(q, x) too; each gets its full lower bound from its pivot
+ * row and waits in a heap.  The most promising waiting candidate is
+ * computed as soon as no unseen series can have a smaller bound (its lb is
+ * at most the next gap), so the k-th best tightens as fast as it can and
+ * few distances are computed; everything stops once both the next gap and
+ * the best waiting bound exceed it.
+ */
 static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, double bound,
 		   tsdb_search_stats *st, tsdb_err *err)
 {
@@ -186,37 +259,44 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, 
 	int rd = ru < 0 ? -1 : rbt_seek_le(&down, key, err);
 	if (rd == 1 && ru == 1 && down.node.off == up.node.off)
 		rd = rbt_prev(&down, err);
-	while (ru == 1 || rd == 1) {
+	cand_heap heap = {0};
+	int rc = -1;
+	while (ru >= 0 && rd >= 0 && (heap.n || ru == 1 || rd == 1)) {
 		double gu = ru == 1 ? rbt_distrow_distance(up.node.key) - center : INFINITY;
 		double gd = rd == 1 ? center - rbt_distrow_distance(down.node.key) : INFINITY;
 		int go_up = gu <= gd;
 		double gap = go_up ? gu : gd;
-		if (gap > bound + TSDB_PRUNE_SLACK)
-			break;
+		if (heap.n && heap.c[0].lb <= gap) {
+			cand c = heap_pop(&heap);
+			if (c.lb > bound + TSDB_PRUNE_SLACK)
+				break; /* every waiting and unseen bound is at least c.lb */
+			bound = visit_pivot(db, c.pivot, visit, ctx, err);
+			if (isnan(bound))
+				goto out;
+			continue;
+		}
+		if (gap > bound + TSDB_PRUNE_SLACK || (ru != 1 && rd != 1))
+			break; /* the heap is empty or its best is above gap */
 		st->visited++;
 		tsdb_pivot pv;
 		if (tsdb_pivot_read(db, go_up ? up.node.value : down.node.value, &pv, err) < 0)
-			return -1;
-		if ((int64_t)pv.row != q->exclude_row &&
-		    lower_bound(q, pv.vpdist, db->nchosen) <= bound + TSDB_PRUNE_SLACK) {
-			tsdb_rec rec;
-			if (tsdb_rec_read(db, pv.rec_off, 0, &rec, err) < 0)
-				return -1;
-			if (rec.row != pv.row)
-				return tsdb_errf(err, TSDB_E_CORRUPT, "%s: pivot row %llu names row %u, its record row %u",
-						 db->path, (unsigned long long)pv.off, pv.row, rec.row);
-			bound = visit(ctx, &rec, err);
-			if (isnan(bound))
-				return -1;
-		}
+			goto out;
+		double lb = lower_bound(q, pv.vpdist, db->nchosen);
+		if ((int64_t)pv.row != q->exclude_row && lb <= bound + TSDB_PRUNE_SLACK &&
+		    heap_push(&heap, (cand){lb, pv.off}, err) < 0)
+			goto out;
 		if (go_up)
 			ru = rbt_next(&up, err);
 		else
 			rd = rbt_prev(&down, err);
 	}
 	if (ru < 0 || rd < 0)
-		return tsdb_errctx(err, "%s", db->path);
-	return 0;
+		tsdb_errctx(err, "%s", db->path);
+	else
+		rc = 0;
+out:
+	free(heap.c);
+	return rc;
 }
 
 /* Every stored series in id order (brute force, or no vantage points yet). */

@@ -55,11 +55,14 @@ for name in "${names[@]}"; do
 	last=$(grep -aE '^#[0-9]+' "$log" | tail -n 1)
 	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+	corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' <<<"$last")
 	files=$(ls "$corpus" | wc -l)
 	crashes=$((after - before))
 	[ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1  # died without an artifact
-	printf 'fuzz %-8s %ss: executions=%s cov=%s ft=%s corpus=%s files crashes=%s\n' \
-		"$name" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" "$crashes"
+	# corpus: libFuzzer's live corpus (units/bytes); files: what the
+	# working directory has accumulated, superseded inputs included
+	printf 'fuzz %-8s %ss: executions=%s cov=%s ft=%s corpus=%s files=%s crashes=%s\n' \
+		"$name" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$files" "$crashes"
 	if [ $rc -ne 0 ]; then
 		status=1
 		echo "fuzz $name: FAILED (exit $rc); log: $log" >&2
