@@ -110,6 +110,9 @@ void tsdb_db_close(tsdb_db *db);
 
 /* Makes db->kernel usable (FFTW plans). */
 int tsdb_db_kernel(tsdb_db *db, tsdb_err *err);
+/* The same with a mode of the caller's choosing (benchmarks); before any
+ * search on db. */
+int tsdb_db_kernel_mode(tsdb_db *db, enum tsdb_kernel_mode mode, tsdb_err *err);
 
 /* A stored series, pointing into the mapping (valid while db is open). */
 typedef struct tsdb_rec {

@@ -223,17 +223,25 @@ void tsdb_db_close(tsdb_db *db)
 	db->snap.fd = -1;
 }
 
+int tsdb_db_kernel_mode(tsdb_db *db, enum tsdb_kernel_mode mode, tsdb_err *err)
+{
+	if (db->kernel_ready)
+		return (db->kernel.direct == (mode == TSDB_KERNEL_DIRECT)) ? 0
+			: tsdb_errf(err, TSDB_E_UNKNOWN, "%s: the kernel's mode is already set", db->path);
+	if (tsdb_kernel_init_mode(&db->kernel, db->params.L, db->params.mult, mode, err) < 0)
+		return -1;
+	db->kernel_ready = 1;
+	return 0;
+}
+
 int tsdb_db_kernel(tsdb_db *db, tsdb_err *err)
 {
 	if (db->kernel_ready)
 		return 0;
 	/* A reader computes few distances: at small L, evaluating them directly
 	 * is cheaper than making FFT plans (see kernel.h). */
-	enum tsdb_kernel_mode mode = db->params.L <= TSDB_DIRECT_MAX_L ? TSDB_KERNEL_DIRECT : TSDB_KERNEL_SPECTRAL;
-	if (tsdb_kernel_init_mode(&db->kernel, db->params.L, db->params.mult, mode, err) < 0)
-		return -1;
-	db->kernel_ready = 1;
-	return 0;
+	return tsdb_db_kernel_mode(db, db->params.L <= TSDB_DIRECT_MAX_L ? TSDB_KERNEL_DIRECT : TSDB_KERNEL_SPECTRAL,
+				   err);
 }
 
 void tsdb_prepare_stored(tsdb_kernel *k, const double *grid, double *spectrum, double *log_self)
