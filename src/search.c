@@ -218,6 +218,12 @@ static cand heap_pop(cand_heap *h)
 	return top;
 }
 
+static inline void prefetch_off(const tsdb_db *db, uint64_t off)
+{
+	if (off < db->snap.size)
+		__builtin_prefetch(db->snap.base + off);
+}
+
 /* Computes the true distance of the candidate whose pivot row is at off. */
 static double visit_pivot(tsdb_db *db, uint64_t off, visit_fn visit, void *ctx, tsdb_err *err)
 {
@@ -285,10 +291,14 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, 
 		if ((int64_t)pv.row != q->exclude_row && lb <= bound + TSDB_PRUNE_SLACK &&
 		    heap_push(&heap, (cand){lb, pv.off}, err) < 0)
 			goto out;
-		if (go_up)
-			ru = rbt_next(&up, err);
-		else
-			rd = rbt_prev(&down, err);
+		/* The next pivot row on this side starts loading now: it is read
+		 * when the walk next comes this way. */
+		if (go_up) {
+			if ((ru = rbt_next(&up, err)) == 1)
+				prefetch_off(db, up.node.value);
+		} else if ((rd = rbt_prev(&down, err)) == 1) {
+			prefetch_off(db, down.node.value);
+		}
 	}
 	if (ru < 0 || rd < 0)
 		tsdb_errctx(err, "%s", db->path);
