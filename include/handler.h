@@ -19,6 +19,10 @@
  *    read-only (tsdb_db_open): nothing is ever written under its directory.
  *  - Nothing the request does not need is initialized (no FFT plans for
  *    get, list, info: the search module makes them on first use).
+ *  - On a socket, the response is followed by shutdown(SHUT_WR) and a short
+ *    drain of whatever the peer still sends (a second request, a body that
+ *    was refused unread): closing with unread input would make the kernel
+ *    reset the connection and drop the part of the response not yet sent.
  *  - No process state is touched (signals, environment, exit): that is the
  *    main's business.
  */
@@ -37,6 +41,13 @@
 #define TSDB_HANDLER_MAX_SHAPE_VALUES 1000000u
 /* Time a peer may take to take in the response before it is given up. */
 #define TSDB_HANDLER_SEND_TIMEOUT_MS 30000
+/* After the response, time the peer has to close its side while unread
+ * bytes it sent are drained (see tsdb_handle). */
+#define TSDB_HANDLER_LINGER_MS 1000
+/* Memory the JSON trees of one request may take (tsdb_json_budget): half
+ * the unit's MemoryMax, so a request that would need more is refused as
+ * TOO_LARGE instead of the process being killed without an answer. */
+#define TSDB_HANDLER_JSON_BUDGET (256u << 20)
 
 typedef struct tsdb_handler_config {
 	const char *db_dir;          /* as given (--db) or NULL: tsdb_db_dir() resolves it */

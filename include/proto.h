@@ -96,6 +96,13 @@ int tsdb_deadline_left_ms(const tsdb_deadline *dl);
  * the deadline passed first (err untouched), -1 on failure (err filled). */
 int tsdb_fd_wait(int fd, short events, const tsdb_deadline *dl, tsdb_err *err);
 
+/* Bounds the memory jansson may hold at once in this process (requests
+ * parse to ~70 bytes of tree per byte of JSON, so the frame bound alone
+ * does not bound memory): past it, allocations fail and a request being
+ * decoded is refused as TSDB_E_TOO_LARGE.  Process-wide; the handler sets
+ * it once at start.  0 removes the bound. */
+void tsdb_json_budget(size_t bytes);
+
 /* Reads exactly one frame from fd: waits at most timeout_ms in total
  * (< 0: no deadline), refuses a length below 4 (TSDB_E_BAD_REQUEST) or above
  * max_frame (TSDB_E_TOO_LARGE) before reading or allocating the body, and

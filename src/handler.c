@@ -20,9 +20,11 @@
 #include "handler.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "payload.h"
@@ -346,6 +349,29 @@ static int respond(int out_fd, const tsdb_handler_config *cfg, tsdb_handler_log 
 	return rc;
 }
 
+/* Half-closes a socket after the response and discards what the peer
+ * still sends until it closes too (or the linger time is up), so the
+ * close that follows cannot turn into a reset that drops queued bytes. */
+static void linger_close(int fd)
+{
+	int type;
+	socklen_t len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || shutdown(fd, SHUT_WR) != 0)
+		return;
+	tsdb_deadline dl;
+	if (tsdb_deadline_start(&dl, TSDB_HANDLER_LINGER_MS, NULL) != 0)
+		return;
+	char sink[16384];
+	for (;;) {
+		tsdb_err err;
+		if (tsdb_fd_wait(fd, POLLIN, &dl, &err) != 0)
+			return;
+		ssize_t n = read(fd, sink, sizeof sink);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return;
+	}
+}
+
 int tsdb_handle(int in_fd, int out_fd, const tsdb_handler_config *cfg, tsdb_handler_log *log)
 {
 	const double start = mono_ms();
@@ -370,6 +396,8 @@ int tsdb_handle(int in_fd, int out_fd, const tsdb_handler_config *cfg, tsdb_hand
 	}
 	int rc = respond(out_fd, cfg, log, payload, &err);
 	log->ms = mono_ms() - received;
+	if (rc == 0)
+		linger_close(out_fd);
 	return rc;
 }
 

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -617,6 +618,55 @@ static int decode_fields(const json_t *root, const tsdb_limits *lim, tsdb_reques
 	return tsdb_errf(err, TSDB_E_INVALID_OP, "op %d has no decoder", (int)req->op);
 }
 
+/* Every jansson allocation carries its size in a header so frees can be
+ * counted against the budget. */
+static size_t json_budget, json_used;
+static int json_budget_hit;   /* an allocation was refused since the last reset */
+
+typedef union alloc_header {
+	size_t size;
+	max_align_t align;
+} alloc_header;
+
+/* What an allocation really costs: jansson's many small blocks (a number
+ * is 24 bytes) are dominated by the header and malloc's own overhead. */
+static size_t charge(size_t size)
+{
+	return (size + sizeof(alloc_header) + 2 * sizeof(size_t) + 15) & ~(size_t)15;
+}
+
+static void *budget_malloc(size_t size)
+{
+	if (size > SIZE_MAX / 2)
+		return NULL;
+	size_t c = charge(size);
+	if (json_budget && (c > json_budget || json_used > json_budget - c)) {
+		json_budget_hit = 1;
+		return NULL;
+	}
+	alloc_header *h = malloc(sizeof *h + size);
+	if (!h)
+		return NULL;
+	h->size = size;
+	json_used += c;
+	return h + 1;
+}
+
+static void budget_free(void *p)
+{
+	if (!p)
+		return;
+	alloc_header *h = (alloc_header *)p - 1;
+	json_used -= charge(h->size);
+	free(h);
+}
+
+void tsdb_json_budget(size_t bytes)
+{
+	json_budget = bytes;
+	json_set_alloc_funcs(budget_malloc, budget_free);
+}
+
 int tsdb_request_decode(const char *body, size_t len, const tsdb_limits *lim,
 			tsdb_request *req, tsdb_err *err)
 {
@@ -625,11 +675,19 @@ int tsdb_request_decode(const char *body, size_t len, const tsdb_limits *lim,
 	/* json_loadb rejects invalid UTF-8, trailing garbage, NaN/Infinity and
 	 * reals that overflow, and stops at a nesting of 2048. */
 	const size_t flags = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY;
+	json_budget_hit = 0;
 	json_t *root = json_loadb(body, len, flags, &jerr);
 	if (!root) {
+		/* jansson does not always say "out of memory" when it is. */
+		if (json_budget_hit)
+			return tsdb_errf(err, TSDB_E_TOO_LARGE,
+					 "request needs more memory to parse than the %zu MiB allowed",
+					 json_budget >> 20);
 		if (json_error_code(&jerr) == json_error_stack_overflow)
 			return tsdb_errf(err, TSDB_E_BAD_REQUEST,
 					 "request nests deeper than %d levels", TSDB_JSON_MAX_DEPTH);
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory parsing the request");
 		return tsdb_errf(err, TSDB_E_BAD_REQUEST, "request is not valid JSON: %s (byte %d)",
 				 jerr.text, jerr.position);
 	}
@@ -741,10 +799,17 @@ char *tsdb_response_encode(const char *op_name, enum tsdb_errcode code,
 		bad |= msg ? json_object_set_new(obj, "error", json_string(msg)) : -1;
 		free(msg);
 	}
-	if (!bad)
-		text = json_dumps(obj, JSON_COMPACT);
+	/* Into malloc'd memory of our own, not json_dumps's: that comes from
+	 * jansson's allocator, which tsdb_json_budget may have replaced. */
+	size_t need = bad ? 0 : json_dumpb(obj, NULL, 0, JSON_COMPACT);
+	if (need && (text = malloc(need + 1)) && json_dumpb(obj, text, need, JSON_COMPACT) == need) {
+		text[need] = '\0';
+		if (len)
+			*len = need;
+	} else {
+		free(text);
+		text = NULL;
+	}
 	json_decref(obj);
-	if (text && len)
-		*len = strlen(text);
 	return text;
 }

@@ -271,6 +271,7 @@ int main(int argc, char **argv)
 		return EXIT_NO_ANSWER;
 	}
 
+	tsdb_json_budget(TSDB_HANDLER_JSON_BUDGET);
 	tsdb_handler_log log;
 	rc = tsdb_handle(in_fd, out_fd, &cfg, &log);
 	char line[1536];
