@@ -19,10 +19,11 @@
  *    read-only (tsdb_db_open): nothing is ever written under its directory.
  *  - Nothing the request does not need is initialized (no FFT plans for
  *    get, list, info: the search module makes them on first use).
- *  - On a socket, the response is followed by shutdown(SHUT_WR) and a short
- *    drain of whatever the peer still sends (a second request, a body that
- *    was refused unread): closing with unread input would make the kernel
- *    reset the connection and drop the part of the response not yet sent.
+ *  - On a socket, the response is followed by shutdown(SHUT_WR) and, when
+ *    input is left unread (a second request, a body refused unread), a
+ *    short drain of what the peer still sends: closing with unread input
+ *    would make the kernel reset the connection and drop the part of the
+ *    response not yet sent.
  *  - No process state is touched (signals, environment, exit): that is the
  *    main's business.
  */

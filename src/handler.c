@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -354,9 +355,13 @@ static int respond(int out_fd, const tsdb_handler_config *cfg, tsdb_handler_log 
  * close that follows cannot turn into a reset that drops queued bytes. */
 static void linger_close(int fd)
 {
-	int type;
+	int type, unread = 0;
 	socklen_t len = sizeof type;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || shutdown(fd, SHUT_WR) != 0)
+		return;
+	/* Only unread input turns close() into a reset: without any, there is
+	 * nothing to wait for (a peer that is merely slow keeps its answer). */
+	if (ioctl(fd, FIONREAD, &unread) != 0 || unread <= 0)
 		return;
 	tsdb_deadline dl;
 	if (tsdb_deadline_start(&dl, TSDB_HANDLER_LINGER_MS, NULL) != 0)

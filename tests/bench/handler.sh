@@ -4,12 +4,13 @@
 # databases of 1,000 and 100,000 series (L=100), at concurrency 1 and 8;
 # in the same run the same load against empty-handler (linked like the
 # handler, answering without a database): the floor of process-per-
-# connection.  Each cell is the median over ROUNDS runs of REQS requests.
+# connection.  Each cell is the median over ROUNDS runs of REQS requests,
+# the floor's and the handler's runs interleaved.
 set -euo pipefail
 build=${1:-build}
 bin="$build/bin"
-reqs=${REQS:-400}
-rounds=${ROUNDS:-3}
+reqs=${REQS:-300}
+rounds=${ROUNDS:-5}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsdb-bench-handler.XXXXXX")
 pids=()
 cleanup() {
@@ -35,15 +36,23 @@ serve() {
 	exit 1
 }
 
-median_of_rounds() { # ADDR CONC NSERIES -> "p50 p99 rps errors" (medians over rounds)
-	local out=()
-	for _ in $(seq "$rounds"); do
-		out+=("$("$build/bench/bench_service" "$1" "$2" "$reqs" "$3" 10)")
-	done
-	printf '%s\n' "${out[@]}" | python3 -c '
+median() { # lines of "p50 p99 rps errors" on stdin -> their column medians
+	python3 -c '
 import sys, statistics as st
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 print(" ".join("%.3f" % st.median(c) for c in zip(*rows)))'
+}
+
+# pair FLOOR_ADDR REAL_ADDR CONC NSERIES: ROUNDS rounds, floor and real
+# interleaved so that both see the same machine; sets $floor and $real.
+pair() {
+	local f=() r=()
+	for _ in $(seq "$rounds"); do
+		f+=("$("$build/bench/bench_service" "$1" "$3" "$reqs" "$4" 10)")
+		r+=("$("$build/bench/bench_service" "$2" "$3" "$reqs" "$4" 10)")
+	done
+	floor=$(printf '%s\n' "${f[@]}" | median)
+	real=$(printf '%s\n' "${r[@]}" | median)
 }
 
 printf 'service benchmark: with_id k=10 through systemd-socket-activate --accept, %s requests x %s rounds (medians)\n' "$reqs" "$rounds"
@@ -57,8 +66,9 @@ for n in 1000 100000; do
 	serve "$bin/tsdb-handler" --db "$db"
 	real_addr="127.0.0.1:$port"
 	for conc in 1 8; do
-		read -r f50 f99 frps ferr <<<"$(median_of_rounds "$floor_addr" "$conc" "$n")"
-		read -r r50 r99 rrps rerr <<<"$(median_of_rounds "$real_addr" "$conc" "$n")"
+		pair "$floor_addr" "$real_addr" "$conc" "$n"
+		read -r f50 f99 frps ferr <<<"$floor"
+		read -r r50 r99 rrps rerr <<<"$real"
 		printf '%8s %-14s %4s %10s %10s %10.0f %8.0f %14s\n' "$n" empty-handler "$conc" "$f50" "$f99" "$frps" "$ferr" "1.00"
 		printf '%8s %-14s %4s %10s %10s %10.0f %8.0f %14s\n' "$n" tsdb-handler "$conc" "$r50" "$r99" "$rrps" "$rerr" \
 			"$(python3 -c "print('%.2f' % ($r50 / $f50))")"
