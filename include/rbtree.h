@@ -90,6 +90,7 @@ typedef struct rbt_cursor {
 	const rbt_keykind *kk;
 	rbt_root root;
 	int depth;                        /* path[0..depth) from the root */
+	uint64_t budget;                  /* nodes it may still read (see cur_reset) */
 	rbt_node path[RBT_MAX_DEPTH];
 	rbt_node node;                    /* == path[depth - 1] when positioned */
 } rbt_cursor;

@@ -83,6 +83,18 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 			  (unsigned long long)db->snap.meta.txn);
 		goto out;
 	}
+	/* Each vantage point's spectrum and self-kernel must be those of its
+	 * grid: readers use one or the other depending on L. */
+	for (uint32_t i = 0; deep && i < db->nchosen; i++) {
+		double ls;
+		tsdb_prepare_stored(&k, db->vp[i].grid, spec, &ls);
+		if (!close_enough(spec, db->vp[i].spectrum, tsdb_spectrum_doubles(db->params.L)) ||
+		    !close_enough(&ls, &db->vp[i].log_self, 1)) {
+			tsdb_errf(err, TSDB_E_CORRUPT, "%s: vantage point %u: spectrum or self-kernel differs from its grid",
+				  db->path, i);
+			goto out;
+		}
+	}
 	rbt_stats st;
 	if (rbt_check(&db->snap, &rbt_key_bytes, db->ids, &st, err) < 0) {
 		tsdb_errctx(err, "%s: id index", db->path);

@@ -219,12 +219,27 @@ void rbt_cursor_init(rbt_cursor *c, const cow_snap *s, const rbt_keykind *kk, rb
 	c->kk = kk;
 	c->root = root;
 	c->depth = 0;
+	c->budget = 0;
+}
+
+/* A valid tree has at most one node per RBT_NODE_HEADER bytes of the file,
+ * and positioning plus a full walk reads each node once plus one path; a
+ * damaged file that shares subtrees (a DAG) would make the walk
+ * exponential in its depth. */
+static void cur_reset(rbt_cursor *c)
+{
+	uint64_t n = c->snap->size / RBT_NODE_HEADER;
+	c->depth = 0;
+	c->budget = (c->root.count < n ? c->root.count : n) + 2 * RBT_MAX_DEPTH;
 }
 
 static int cur_push(rbt_cursor *c, uint64_t off, tsdb_err *err)
 {
 	if (c->depth >= RBT_MAX_DEPTH)
 		return corrupt(err, c->kk, off, "tree deeper than any valid red-black tree");
+	if (c->budget == 0)
+		return corrupt(err, c->kk, off, "more nodes than the tree's count (shared subtrees)");
+	c->budget--;
 	if (node_read(c->snap, c->kk, off, &c->path[c->depth], err) < 0)
 		return -1;
 	c->depth++;
@@ -254,20 +269,20 @@ static int cur_extreme(rbt_cursor *c, int right, tsdb_err *err)
 
 int rbt_first(rbt_cursor *c, tsdb_err *err)
 {
-	c->depth = 0;
+	cur_reset(c);
 	return cur_extreme(c, 0, err);
 }
 
 int rbt_last(rbt_cursor *c, tsdb_err *err)
 {
-	c->depth = 0;
+	cur_reset(c);
 	return cur_extreme(c, 1, err);
 }
 
 /* ge: first key >= key; otherwise last key <= key. */
 static int cur_seek(rbt_cursor *c, const uint8_t *key, int ge, tsdb_err *err)
 {
-	c->depth = 0;
+	cur_reset(c);
 	int keep = 0; /* depth of the best candidate so far, 0 = none */
 	uint64_t off = c->root.node;
 	while (off) {

@@ -329,6 +329,15 @@ static int scan_all(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx,
 	return r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
 }
 
+/* Stored data is checked for bounds on the search path, not checksummed:
+ * a damaged spectrum or grid shows as a distance that is not a number. */
+static double damaged_distance(const tsdb_db *db, const tsdb_rec *rec, tsdb_err *err)
+{
+	tsdb_errf(err, TSDB_E_CORRUPT, "%s: series record %llu ('%.*s') gives no distance: damaged", db->path,
+		  (unsigned long long)rec->off, (int)rec->id_len, rec->id);
+	return NAN;
+}
+
 typedef struct knn_ctx {
 	tsdb_db *db;
 	const tsdb_query *q;
@@ -343,6 +352,8 @@ static double knn_visit(void *p, const tsdb_rec *rec, tsdb_err *err)
 	cx->st->computed++;
 	tsdb_hit h = {.distance = rec_distance(cx->db, cx->q, rec), .id = rec->id, .id_len = rec->id_len,
 		      .off = rec->off};
+	if (isnan(h.distance))
+		return damaged_distance(cx->db, rec, err);
 	topk_offer(&cx->top, &h);
 	return topk_bound(&cx->top);
 }
@@ -395,6 +406,8 @@ static double within_visit(void *p, const tsdb_rec *rec, tsdb_err *err)
 	within_ctx *cx = p;
 	cx->st->computed++;
 	double d = rec_distance(cx->db, cx->q, rec);
+	if (isnan(d))
+		return damaged_distance(cx->db, rec, err);
 	if (d > cx->radius)
 		return cx->radius;
 	if (cx->n == cx->cap) {

@@ -535,7 +535,7 @@ json_t *tsdb_series_to_json(const tsdb_series *s)
 		return NULL;
 	json_t *meta = json_null();
 	if (s->meta) {
-		meta = json_loadb(s->meta, s->meta_len, 0, NULL);
+		meta = json_loadb(s->meta, s->meta_len, JSON_ALLOW_NUL, NULL);
 		if (!json_is_object(meta)) {
 			json_decref(meta);
 			meta = NULL;

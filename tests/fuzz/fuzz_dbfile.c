@@ -9,14 +9,16 @@
  * it, and when that succeeds every reader runs on it: tsdb_check (shallow,
  * and deep when shallow passes), tsdb_db_list, tsdb_db_find, and k-nearest,
  * radius and brute-force searches by a fixed synthetic series and by a
- * stored id.  When the deep check passes, the file is self-consistent, so
- * the vantage-point search must return exactly the brute-force answer
+ * stored id.  Every call that fails must have filled its tsdb_err (the
+ * handler's status comes from it).  When the deep check passes and the
+ * vantage points are consistent too, the file is self-consistent, so the
+ * vantage-point search must return exactly the brute-force answer
  * (decision 6 of DESIGN.md); a difference aborts.
  *
  * Every structure in the file carries a CRC-32C, so random mutations would
  * almost never get past the checksums.  A custom mutator therefore
- * (a) sometimes mutates a structural field on purpose (tree links, record
- * and params headers, commit words) instead of random bytes, and
+ * (a) sometimes mutates a structural field on purpose (tree links, record,
+ * pivot row and params headers, commit words) instead of random bytes, and
  * (b) recomputes the checksums of the header, both commit slots, the params
  * record, and every tree node and series record reachable from a slot,
  * for 7 of 8 mutants (the 8th keeps its broken checksums so the checksum
@@ -58,9 +60,10 @@ static void die(const char *what, const char *detail)
 typedef struct layout {
 	uint8_t *seen;                 /* bitmap over 4-byte units: nodes walked */
 	uint64_t node[MAX_FIELDS];     /* tree nodes reachable from a slot */
-	uint64_t rec[MAX_FIELDS];      /* series records referenced by a node */
+	uint64_t rec[MAX_FIELDS];      /* series records referenced by a node or pivot */
+	uint64_t piv[MAX_FIELDS];      /* pivot rows referenced by a node */
 	uint64_t params[2];            /* params records of the two slots */
-	size_t nnode, nrec, nparams;
+	size_t nnode, nrec, npiv, nparams;
 	uint32_t slot_words[2];        /* words in each slot with a magic, else 0 */
 } layout;
 
@@ -89,9 +92,17 @@ static void walk_tree(const uint8_t *d, uint64_t end, uint64_t root, layout *lay
 		push(lay->node, &lay->nnode, off);
 		uint64_t left = le64_get(d + off + 8), right = le64_get(d + off + 16);
 		uint64_t value = le64_get(d + off + 24);
-		if (value % 8 == 0 && value >= COW_DATA_START && value <= end && end - value >= REC_FIXED &&
-		    le32_get(d + value) == REC_MAGIC)
-			push(lay->rec, &lay->nrec, value);
+		/* id entries point at series records, vantage-point entries at
+		 * pivot rows, which point at series records */
+		if (value % 8 == 0 && value >= COW_DATA_START && value <= end && end - value >= REC_FIXED) {
+			if (le32_get(d + value) == PIVOT_MAGIC) {
+				push(lay->piv, &lay->npiv, value);
+				value = le64_get(d + value + 8);
+			}
+			if (value % 8 == 0 && value >= COW_DATA_START && value <= end &&
+			    end - value >= REC_FIXED && le32_get(d + value) == REC_MAGIC)
+				push(lay->rec, &lay->nrec, value);
+		}
 		if (left && left < off && sp < sizeof stack / sizeof stack[0])
 			stack[sp++] = left;
 		if (right && right < off && sp < sizeof stack / sizeof stack[0])
@@ -207,12 +218,13 @@ static void mutate_structure(uint8_t *data, size_t size, uint64_t *rng)
 	if (scan(data, size, &lay) < 0)
 		return;
 	uint64_t r = next_rand(rng);
-	switch (r % 6) {
+	switch (r % 7) {
 	case 0:
 	case 1:
 		if (lay.nnode) {
 			/* a child or value pointing at another node, at itself, at
-			 * nothing, or at its sibling (left == right) */
+			 * nothing, at its sibling (left == right), or at another
+			 * pivot row or record */
 			uint64_t node = lay.node[next_rand(rng) % lay.nnode];
 			uint64_t field = node + 8 + 8 * (next_rand(rng) % 3);
 			uint64_t v;
@@ -220,14 +232,19 @@ static void mutate_structure(uint8_t *data, size_t size, uint64_t *rng)
 			case 0: v = lay.node[next_rand(rng) % lay.nnode]; break;
 			case 1: v = 0; break;
 			case 2: v = le64_get(data + node + (field == node + 8 ? 16 : 8)); break;
-			default: v = lay.nrec ? lay.rec[next_rand(rng) % lay.nrec] : node; break;
+			default: /* a pivot row or a series record */
+				if (lay.npiv && next_rand(rng) % 2)
+					v = lay.piv[next_rand(rng) % lay.npiv];
+				else
+					v = lay.nrec ? lay.rec[next_rand(rng) % lay.nrec] : node;
+				break;
 			}
 			le64_put(data + field, v);
 		}
 		break;
 	case 2:
-		if (lay.nnode) /* info (color, kind, key size) and the key */
-			mutate_range(data, size, lay.node[next_rand(rng) % lay.nnode] + 4, 4 + 28 + 16);
+		if (lay.nnode) /* info (color, kind, key size), links, key */
+			mutate_range(data, size, lay.node[next_rand(rng) % lay.nnode] + 4, 4 + 24 + 16);
 		break;
 	case 3:
 		if (lay.nrec) /* size, row, npoints, meta_len, id_len, nvp, L, log K */
@@ -236,6 +253,10 @@ static void mutate_structure(uint8_t *data, size_t size, uint64_t *rng)
 	case 4:
 		if (lay.nparams) /* L, mult, seed, nvp, nchosen, first vp id */
 			mutate_range(data, size, lay.params[next_rand(rng) % lay.nparams] + 8, 48);
+		break;
+	case 5:
+		if (lay.npiv) /* row, record offset, first distances */
+			mutate_range(data, size, lay.piv[next_rand(rng) % lay.npiv] + 4, 12 + 16);
 		break;
 	default: { /* commit words, txn, end */
 		int slot = (int)(next_rand(rng) % 2);
@@ -301,16 +322,33 @@ static int collect(void *ctx, const char *id, size_t len, tsdb_err *err)
 	return 0;
 }
 
+/* Every call that fails must say why (err.h): the handler turns the code
+ * into the response status, so a failure with an empty tsdb_err would
+ * reach a client as "OK" with no answer. */
+static tsdb_err *fresh(tsdb_err *e)
+{
+	e->code = TSDB_E_NONE;
+	e->msg[0] = '\0';
+	return e;
+}
+
+static int ok(int rc, const tsdb_err *e, const char *what)
+{
+	if (rc != 0 && (e->code == TSDB_E_NONE || e->msg[0] == '\0'))
+		die("failed without filling its tsdb_err", what);
+	return rc == 0;
+}
+
 static void look_up(tsdb_db *db, const char *id, size_t len)
 {
 	tsdb_rec rec;
 	tsdb_err err;
-	if (tsdb_db_find(db, id, len, &rec, &err) != 0)
+	if (!ok(tsdb_db_find(db, id, len, &rec, fresh(&err)), &err, "tsdb_db_find"))
 		return;
 	if (rec.id_len != len || memcmp(rec.id, id, len) != 0)
 		die("tsdb_db_find returned another id's record", NULL);
 	tsdb_series s;
-	if (tsdb_rec_series(&rec, &s, &err) == 0)
+	if (ok(tsdb_rec_series(&rec, &s, fresh(&err)), &err, "tsdb_rec_series"))
 		tsdb_series_free(&s);
 	/* fewer and more sparkline points than grid points (seeds have L 16) */
 	double shape[40];
@@ -339,15 +377,44 @@ static void search(tsdb_db *db, const tsdb_query *q, int consistent)
 	uint32_t nknn = 0, nbrute = 0, nwithin = 0;
 	int truncated = 0;
 	tsdb_err err;
-	int rk = tsdb_search_knn(db, q, 3, knn, &nknn, NULL, &err);
-	int rb = tsdb_search_brute(db, q, 3, brute, &nbrute, NULL, &err);
-	if (consistent && rk == 0 && rb == 0)
+	int rk = ok(tsdb_search_knn(db, q, 3, knn, &nknn, NULL, fresh(&err)), &err,
+			"tsdb_search_knn");
+	int rb = ok(tsdb_search_brute(db, q, 3, brute, &nbrute, NULL, fresh(&err)), &err,
+			"tsdb_search_brute");
+	if (consistent && rk && rb)
 		same_hits(knn, nknn, brute, nbrute);
-	if (tsdb_search_within(db, q, 0.9, 10, &within, &nwithin, &truncated, NULL, &err) == 0) {
+	if (ok(tsdb_search_within(db, q, 0.9, 10, &within, &nwithin, &truncated, NULL, fresh(&err)), &err,
+	       "tsdb_search_within")) {
 		if (nwithin > 10)
 			die("tsdb_search_within returned more than its limit", NULL);
 		free(within);
 	}
+}
+
+/* Whether each vantage point's stored spectrum and self-kernel are those
+ * of its stored grid: searches at L <= TSDB_DIRECT_MAX_L use the grid, the
+ * writer used the spectrum, so the deep check must refuse a params record
+ * where they disagree (an independent restatement of that check). */
+static int vantage_points_consistent(const tsdb_db *db)
+{
+	uint32_t L = db->params.L;
+	size_t ns = tsdb_spectrum_doubles(L);
+	tsdb_kernel k;
+	tsdb_err err;
+	double *spec = malloc(ns * sizeof *spec), ls;
+	if (!spec || tsdb_kernel_init(&k, L, db->params.mult, &err) != 0)
+		die("cannot recompute vantage points", err.msg);
+	int same = 1;
+	for (uint32_t i = 0; i < db->nchosen && same; i++) {
+		tsdb_prepare_stored(&k, db->vp[i].grid, spec, &ls);
+		/* the checker's tolerance for series records (check.c) */
+		for (size_t j = 0; j < ns; j++)
+			same &= fabs(spec[j] - db->vp[i].spectrum[j]) <= 1e-9 * (1 + fabs(db->vp[i].spectrum[j]));
+		same &= fabs(ls - db->vp[i].log_self) <= 1e-9 * (1 + fabs(db->vp[i].log_self));
+	}
+	tsdb_kernel_free(&k);
+	free(spec);
+	return same;
 }
 
 static void exercise(tsdb_db *db)
@@ -356,17 +423,23 @@ static void exercise(tsdb_db *db)
 	tsdb_check_report rep;
 	/* Readers do not run the checker first, so everything below runs
 	 * whatever it says; only the exactness oracle needs a clean file. */
-	int consistent = tsdb_check(db, 0, &rep, &err) == 0 && tsdb_check(db, 1, &rep, &err) == 0;
+	int consistent = ok(tsdb_check(db, 0, &rep, fresh(&err)), &err, "tsdb_check") &&
+			 ok(tsdb_check(db, 1, &rep, fresh(&err)), &err, "tsdb_check deep");
+	if (consistent && !vantage_points_consistent(db))
+		die("the deep check passed a params record whose vantage-point grid disagrees with its spectrum",
+		    NULL);
 
-	id_list ids = {0};
+	id_list ids = {0}, some = {0};
 	int more = 0;
-	tsdb_db_list(db, NULL, 0, NULL, 0, 64, collect, &ids, &more, &err);
+	ok(tsdb_db_list(db, NULL, 0, NULL, 0, 64, collect, &ids, &more, fresh(&err)), &err, "tsdb_db_list");
 	if (ids.calls > 64)
 		die("tsdb_db_list exceeded its limit", NULL);
-	id_list some = {0};
-	tsdb_db_list(db, "ts-000005", 9, "ts-0000", 7, 5, collect, &some, &more, &err);
-	tsdb_db_list(db, NULL, 0, "ts-00001", 8, 3, collect, &some, &more, &err);
-	tsdb_db_list(db, "ts-000028", 9, NULL, 0, 100, collect, &some, &more, &err);
+	ok(tsdb_db_list(db, "ts-000005", 9, "ts-0000", 7, 5, collect, &some, &more, fresh(&err)), &err,
+	   "tsdb_db_list after+prefix");
+	ok(tsdb_db_list(db, NULL, 0, "ts-00001", 8, 3, collect, &some, &more, fresh(&err)), &err,
+	   "tsdb_db_list prefix");
+	ok(tsdb_db_list(db, "ts-000028", 9, NULL, 0, 100, collect, &some, &more, fresh(&err)), &err,
+	   "tsdb_db_list after");
 
 	for (size_t i = 0; i < ids.n; i++)
 		look_up(db, ids.id[i], ids.len[i]);
@@ -374,11 +447,12 @@ static void exercise(tsdb_db *db)
 	look_up(db, "no such id", 10);
 
 	tsdb_query q;
-	if (tsdb_query_from_series(db, &query_series, &q, &err) == 0) {
+	if (ok(tsdb_query_from_series(db, &query_series, &q, fresh(&err)), &err, "tsdb_query_from_series")) {
 		search(db, &q, consistent);
 		tsdb_query_free(&q);
 	}
-	if (ids.n && tsdb_query_from_id(db, ids.id[0], ids.len[0], &q, &err) == 0) {
+	if (ids.n && ok(tsdb_query_from_id(db, ids.id[0], ids.len[0], &q, fresh(&err)), &err,
+			"tsdb_query_from_id")) {
 		search(db, &q, consistent);
 		tsdb_query_free(&q);
 	}

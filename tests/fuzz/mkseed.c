@@ -10,10 +10,12 @@
  *
  * Grid length 16 and 4 vantage points keep each file well under 64 KiB
  * (the fuzzer's -max_len), so mutations land on structure rather than on
- * long arrays of doubles.  Also writes truncations of the full file.
+ * long arrays of doubles; one file has L 130 for the FFT kernel readers
+ * use above TSDB_DIRECT_MAX_L.  Also writes truncations of the full file.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,8 @@
 
 #define SEED_L 16u
 #define SEED_NVP 4u
+#define SEED_L_SPECTRAL 130u   /* just above TSDB_DIRECT_MAX_L */
+_Static_assert(SEED_L_SPECTRAL > TSDB_DIRECT_MAX_L, "the spectral seed must use the FFT kernel");
 #define SEED_MAX (64u * 1024u)
 
 static const char *outdir;
@@ -37,8 +41,9 @@ static void fail(const char *what, const char *msg)
 	exit(1);
 }
 
-/* Series [from, to) of synthetic set 11; every third one gets metadata. */
-static void insert_range(const char *dir, size_t from, size_t to)
+/* Series [from, to) of synthetic set 11, L points each; every third one
+ * gets metadata. */
+static void insert_range(const char *dir, size_t from, size_t to, uint32_t L)
 {
 	tsdb_series s[64];
 	tsdb_err err;
@@ -46,7 +51,7 @@ static void insert_range(const char *dir, size_t from, size_t to)
 		fail("insert_range", "batch too large");
 	for (size_t i = from; i < to; i++) {
 		tsdb_series *x = &s[i - from];
-		if (tsdb_synth_series(11, i, SEED_L, x, &err) != 0)
+		if (tsdb_synth_series(11, i, L, x, &err) != 0)
 			fail("tsdb_synth_series", err.msg);
 		if (i % 3 == 0) {
 			char meta[64];
@@ -99,13 +104,13 @@ static void emit(const char *name, const unsigned char *buf, size_t len)
 }
 
 /* A fresh database directory under outdir (removed again by cleanup). */
-static void fresh(char *dir, size_t cap, const char *name)
+static void fresh(char *dir, size_t cap, const char *name, uint32_t L, uint32_t nvp)
 {
 	snprintf(dir, cap, "%s/.mkseed-%s", outdir, name);
 	tsdb_params p;
 	tsdb_params_default(&p);
-	p.L = SEED_L;
-	p.nvp = SEED_NVP;
+	p.L = L;
+	p.nvp = nvp;
 	p.seed = 5;
 	tsdb_err err;
 	if (tsdb_init(dir, &p, &err) != 0)
@@ -142,26 +147,33 @@ int main(int argc, char **argv)
 	char dir[4096];
 
 	/* No series: params record without vantage points, empty trees. */
-	fresh(dir, sizeof dir, "empty");
+	fresh(dir, sizeof dir, "empty", SEED_L, SEED_NVP);
 	save(dir, "db-empty");
 	/* Fewer series than vantage points: id tree only. */
-	insert_range(dir, 0, 3);
+	insert_range(dir, 0, 3, SEED_L);
 	save(dir, "db-few");
 	cleanup(dir);
 
 	/* Three batches, two removals, no compaction: both commit slots
 	 * valid, superseded nodes and records left in the file. */
-	fresh(dir, sizeof dir, "history");
-	insert_range(dir, 0, 10);
-	insert_range(dir, 10, 20);
+	fresh(dir, sizeof dir, "history", SEED_L, SEED_NVP);
+	insert_range(dir, 0, 10, SEED_L);
+	insert_range(dir, 10, 20, SEED_L);
 	remove_ids(dir, (const char *const[]){"ts-000004", "ts-000013"}, 2);
 	save(dir, "db-history");
 	cleanup(dir);
 
 	/* The main seed: 30 series, compacted. */
-	fresh(dir, sizeof dir, "full");
-	insert_range(dir, 0, 10);
-	insert_range(dir, 10, 30);
+	/* Above TSDB_DIRECT_MAX_L readers use the FFT kernel instead of the
+	 * direct one: a few series on a longer grid. */
+	fresh(dir, sizeof dir, "spectral", SEED_L_SPECTRAL, 2);
+	insert_range(dir, 0, 6, SEED_L_SPECTRAL);
+	save(dir, "db-spectral");
+	cleanup(dir);
+
+	fresh(dir, sizeof dir, "full", SEED_L, SEED_NVP);
+	insert_range(dir, 0, 10, SEED_L);
+	insert_range(dir, 10, 30, SEED_L);
 	uint64_t before, after;
 	tsdb_err err;
 	if (tsdb_compact(dir, &before, &after, &err) != 0)

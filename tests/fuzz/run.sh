@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh BUILD SECONDS [NAME...] - runs each libFuzzer target
 # BUILD/fuzz_NAME for SECONDS on a working copy of its corpus
-# (BUILD/corpus/NAME, seeded from tests/fuzz/corpus/NAME when empty) and
+# (BUILD/corpus/NAME, to which the committed tests/fuzz/corpus/NAME is added) and
 # prints one line per target: executions, coverage (cov: edges, ft:
 # features), corpus size, crashes.  Crash, leak, timeout and OOM inputs are
 # kept as BUILD/NAME-crash-* (and -leak-, -timeout-, -oom-); the full log
@@ -34,9 +34,11 @@ for name in "${names[@]}"; do
 		status=1
 		continue
 	fi
+	# The committed seeds join the working corpus on every run (without
+	# overwriting), so new seeds and regress-* inputs are always replayed.
 	mkdir -p "$corpus"
-	if [ -z "$(ls -A "$corpus")" ] && [ -d "$here/corpus/$name" ]; then
-		cp "$here/corpus/$name"/* "$corpus"/
+	if [ -d "$here/corpus/$name" ]; then
+		cp -n "$here/corpus/$name"/* "$corpus"/
 	fi
 	dict=()
 	d=$name
