@@ -47,7 +47,6 @@ enum {
 	OPT_AFTER,
 	OPT_LIMIT,
 	OPT_JSON,
-	OPT_DEEP,
 	OPT_REPLACE,
 	OPT_SKIP,
 	OPT_ID,
@@ -56,6 +55,7 @@ enum {
 	OPT_SPOOL,
 	OPT_BATCH,
 	OPT_MULT,
+	OPT_FLAG,       /* the one flag of simple_opts */
 };
 
 /* Batches at least this large show progress (when stderr is a terminal). */
@@ -214,6 +214,24 @@ static int want_args(int have, int min, int max)
 	if (max >= 0 && have > max)
 		return usage_error("unexpected argument");
 	return -1;
+}
+
+/* The options of a command whose only own option is one boolean flag (or
+ * none: flag NULL): --db, --help and the flag, then min..max arguments
+ * (max -1: any number).  -1 to go on, else the exit status. */
+static int simple_opts(const struct cmd *self, int argc, char **argv, const char *flag, int *on,
+		       const char **db, int min, int max)
+{
+	const struct option lo[] = {{flag ? flag : "", no_argument, NULL, OPT_FLAG}, COMMON_LONGOPTS,
+				    {0, 0, 0, 0}};
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "h", flag ? lo : lo + 1, NULL)) != -1) {
+		if (c == OPT_FLAG)
+			*on = 1;
+		else if ((rc = common_opt(self, c, db)) >= 0)
+			return rc;
+	}
+	return want_args(argc - optind, min, max);
 }
 
 /* ---- progress ---------------------------------------------------------------- */
@@ -468,13 +486,9 @@ out:
 
 static int cmd_remove(const struct cmd *self, int argc, char **argv)
 {
-	static const struct option lo[] = {COMMON_LONGOPTS, {0, 0, 0, 0}};
 	const char *db = NULL;
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1)
-		if ((rc = common_opt(self, c, &db)) >= 0)
-			return rc;
-	if ((rc = want_args(argc - optind, 1, -1)) >= 0)
+	int rc;
+	if ((rc = simple_opts(self, argc, argv, NULL, NULL, &db, 1, -1)) >= 0)
 		return rc;
 	size_t n = (size_t)(argc - optind);
 	const char **ids = calloc(n, sizeof *ids);
@@ -537,17 +551,9 @@ static int print_json(json_t *j)
 
 static int cmd_get(const struct cmd *self, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"json", no_argument, NULL, OPT_JSON}, COMMON_LONGOPTS, {0, 0, 0, 0}};
 	const char *db = NULL, *dir;
-	int json = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == OPT_JSON)
-			json = 1;
-		else if ((rc = common_opt(self, c, &db)) >= 0)
-			return rc;
-	}
-	if ((rc = want_args(argc - optind, 1, 1)) >= 0)
+	int json = 0, rc;
+	if ((rc = simple_opts(self, argc, argv, "json", &json, &db, 1, 1)) >= 0)
 		return rc;
 	const char *id = argv[optind];
 	tsdb_db d;
@@ -635,17 +641,9 @@ static int cmd_list(const struct cmd *self, int argc, char **argv)
 
 static int cmd_info(const struct cmd *self, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"json", no_argument, NULL, OPT_JSON}, COMMON_LONGOPTS, {0, 0, 0, 0}};
 	const char *db = NULL, *dir;
-	int json = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == OPT_JSON)
-			json = 1;
-		else if ((rc = common_opt(self, c, &db)) >= 0)
-			return rc;
-	}
-	if ((rc = want_args(argc - optind, 0, 0)) >= 0)
+	int json = 0, rc;
+	if ((rc = simple_opts(self, argc, argv, "json", &json, &db, 0, 0)) >= 0)
 		return rc;
 	tsdb_db d;
 	if (open_db(&d, db, &dir))
@@ -679,17 +677,9 @@ static int cmd_info(const struct cmd *self, int argc, char **argv)
 
 static int cmd_check(const struct cmd *self, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"deep", no_argument, NULL, OPT_DEEP}, COMMON_LONGOPTS, {0, 0, 0, 0}};
 	const char *db = NULL, *dir;
-	int deep = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == OPT_DEEP)
-			deep = 1;
-		else if ((rc = common_opt(self, c, &db)) >= 0)
-			return rc;
-	}
-	if ((rc = want_args(argc - optind, 0, 0)) >= 0)
+	int deep = 0, rc;
+	if ((rc = simple_opts(self, argc, argv, "deep", &deep, &db, 0, 0)) >= 0)
 		return rc;
 	tsdb_db d;
 	tsdb_check_report rep = {0};
@@ -711,13 +701,9 @@ static int cmd_check(const struct cmd *self, int argc, char **argv)
 
 static int cmd_compact(const struct cmd *self, int argc, char **argv)
 {
-	static const struct option lo[] = {COMMON_LONGOPTS, {0, 0, 0, 0}};
 	const char *db = NULL;
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1)
-		if ((rc = common_opt(self, c, &db)) >= 0)
-			return rc;
-	if ((rc = want_args(argc - optind, 0, 0)) >= 0)
+	int rc;
+	if ((rc = simple_opts(self, argc, argv, NULL, NULL, &db, 0, 0)) >= 0)
 		return rc;
 	const char *dir = tsdb_db_dir(db);
 	uint64_t before = 0, after = 0;
@@ -1345,13 +1331,9 @@ static void print_overview(FILE *f)
 
 static int cmd_help(const struct cmd *self, int argc, char **argv)
 {
-	static const struct option lo[] = {COMMON_LONGOPTS, {0, 0, 0, 0}};
 	const char *db = NULL;
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1)
-		if ((rc = common_opt(self, c, &db)) >= 0)
-			return rc;
-	if ((rc = want_args(argc - optind, 0, 1)) >= 0)
+	int rc;
+	if ((rc = simple_opts(self, argc, argv, NULL, NULL, &db, 0, 1)) >= 0)
 		return rc;
 	if (optind == argc) {
 		print_overview(stdout);
