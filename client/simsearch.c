@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "numparse.h"
 #include "err.h"
 #include "proto.h"
 #include "series.h"
@@ -115,15 +116,13 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* Whole-string integer in lo..hi, or -1. */
+/* Whole-string integer in lo..hi (lo >= 0), or -1. */
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
+	uint64_t v;
+	if (tsdb_parse_u64(s, (uint64_t)lo, (uint64_t)hi, &v))
 		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "handler.h"
+#include "numparse.h"
 
 #define TSDB_HANDLER_VERSION "0.1.0"
 #define SD_LISTEN_FDS_START 3   /* sd-daemon.h */
@@ -67,19 +68,6 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* Whole-string unsigned integer in lo..hi, or -1. */
-static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (*s == '-' || *s == '+')
-		return -1;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 /* Fills cfg from argv; returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, tsdb_handler_config *cfg)
@@ -110,7 +98,7 @@ static int parse_args(int argc, char **argv, tsdb_handler_config *cfg)
 			break;
 		case OPT_MAX_FRAME:
 			/* 5: the header and the shortest JSON text; u32: the header's range */
-			if (parse_u64(optarg, 5, UINT32_MAX, &n))
+			if (tsdb_parse_u64(optarg, 5, UINT32_MAX, &n))
 				return usage_error("--max-frame: expected bytes in 5..4294967295, not '%s'",
 						   optarg);
 			cfg->limits.max_frame = (size_t)n;
@@ -127,25 +115,25 @@ static int parse_args(int argc, char **argv, tsdb_handler_config *cfg)
 			break;
 		}
 		case OPT_MAX_K:
-			if (parse_u64(optarg, 1, 1000000, &n))
+			if (tsdb_parse_u64(optarg, 1, 1000000, &n))
 				return usage_error("--max-k: expected an integer in 1..1000000, not '%s'",
 						   optarg);
 			cfg->limits.max_k = (uint32_t)n;
 			break;
 		case OPT_MAX_POINTS:
-			if (parse_u64(optarg, 4, 100000000, &n))
+			if (tsdb_parse_u64(optarg, 4, 100000000, &n))
 				return usage_error("--max-points: expected an integer in 4..100000000, not '%s'",
 						   optarg);
 			cfg->limits.max_points = (size_t)n;
 			break;
 		case OPT_MAX_LIMIT:
-			if (parse_u64(optarg, 1, 10000000, &n))
+			if (tsdb_parse_u64(optarg, 1, 10000000, &n))
 				return usage_error("--max-limit: expected an integer in 1..10000000, not '%s'",
 						   optarg);
 			cfg->limits.max_limit = (uint32_t)n;
 			break;
 		case OPT_MAX_SHAPE_VALUES:
-			if (parse_u64(optarg, 1, UINT32_MAX, &n))
+			if (tsdb_parse_u64(optarg, 1, UINT32_MAX, &n))
 				return usage_error("--max-shape-values: expected an integer in 1..4294967295, not '%s'",
 						   optarg);
 			cfg->max_shape_values = (uint32_t)n;

@@ -31,6 +31,7 @@
 #include "check.h"
 #include "db.h"
 #include "input.h"
+#include "numparse.h"
 #include "payload.h"
 #include "search.h"
 #include "series.h"
@@ -145,16 +146,11 @@ static int fail(const tsdb_err *e)
 
 static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	/* strtoull accepts "-1" (as 2^64 - 1) and leading blanks: refuse both */
-	unsigned long long x = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
-	if (s[0] < '0' || s[0] > '9' || *end || errno || x < min || x > max) {
+	if (tsdb_parse_u64(s, min, max, out)) {
 		usage_error("%s: '%s' is not an integer in %llu..%llu", opt, s,
 			    (unsigned long long)min, (unsigned long long)max);
 		return -1;
 	}
-	*out = x;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "benchutil.h"
 #include "rng.h"
 #include "search.h"
 #include "synth.h"
@@ -21,25 +22,6 @@
 
 #define BATCH 10000
 #define K 10
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, size_t n, double p)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	return v[(size_t)(p * (double)(n - 1) + 0.5)];
-}
 
 static void die(const char *what, const tsdb_err *err)
 {
@@ -63,10 +45,10 @@ static void run(size_t n, uint32_t L, const char *tmp)
 		for (size_t i = 0; i < len; i++)
 			if (tsdb_synth_series(7, b * BATCH + i, L, &s[i], &err) < 0)
 				die("gen", &err);
-		double t0 = now();
+		double t0 = bench_now();
 		if (tsdb_insert(dir, s, len, NULL, NULL, &err) < 0)
 			die("insert", &err);
-		rate[b] = (double)len / (now() - t0);
+		rate[b] = (double)len / (bench_now() - t0);
 		for (size_t i = 0; i < len; i++)
 			tsdb_series_free(&s[i]);
 	}
@@ -100,18 +82,18 @@ static void run(size_t n, uint32_t L, const char *tmp)
 		tsdb_hit a[K], b[K];
 		uint32_t na, nbh;
 		tsdb_search_stats st;
-		double t0 = now();
+		double t0 = bench_now();
 		if (tsdb_search_knn(&db, &qu, K, a, &na, &st, &err) < 0)
 			die("search", &err);
-		double t1 = now();
+		double t1 = bench_now();
 		if (tsdb_search_brute(&db, &qu, K, b, &nbh, NULL, &err) < 0)
 			die("brute", &err);
-		double t2 = now();
+		double t2 = bench_now();
 		tsdb_hit c[K];
 		uint32_t nc;
 		if (tsdb_search_brute(&dbs, &qs, K, c, &nc, NULL, &err) < 0)
 			die("brute", &err);
-		double t3 = now();
+		double t3 = bench_now();
 		ti[q] = (t1 - t0) * 1e3;
 		tb[q] = (t2 - t1) * 1e3;
 		ts[q] = (t3 - t2) * 1e3;
@@ -123,8 +105,8 @@ static void run(size_t n, uint32_t L, const char *tmp)
 		tsdb_query_free(&qu);
 		tsdb_query_free(&qs);
 	}
-	double ins = pct(rate, nb, 0.5), im = pct(ti, nq, 0.5), ip = pct(ti, nq, 0.99), bm = pct(tb, nq, 0.5),
-	       bp = pct(tb, nq, 0.99), fm = pct(fr, nq, 0.5), f9 = pct(fr, nq, 0.9), sm = pct(ts, nq, 0.5);
+	double ins = bench_pct(rate, nb, 0.5), im = bench_pct(ti, nq, 0.5), ip = bench_pct(ti, nq, 0.99), bm = bench_pct(tb, nq, 0.5),
+	       bp = bench_pct(tb, nq, 0.99), fm = bench_pct(fr, nq, 0.5), f9 = bench_pct(fr, nq, 0.9), sm = bench_pct(ts, nq, 0.5);
 	printf("%8zu %5u %6s %7zu %10.0f %9.3f %9.3f %9.3f %9.3f %8.1fx %9.3f %8.1fx %8.2f%% %8.2f%% %6zu\n", n, L,
 	       db.kernel.direct ? "direct" : "fft", nq, ins, im, ip, bm, bp, bm / im, sm, sm / im, fm, f9, mismatches);
 	fflush(stdout);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include "client.h"
 #include "rng.h"
 
@@ -21,13 +22,6 @@ static const char *addr;
 static long nseries, k, total;
 static atomic_long next_req, errors;
 static double *lat;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void *worker(void *arg)
 {
@@ -42,9 +36,9 @@ static void *worker(void *arg)
 		json_t *req = json_pack("{s:s, s:s, s:i}", "op", "with_id", "id", id, "k", (json_int_t)k);
 		json_t *resp = NULL;
 		tsdb_err err;
-		double t0 = now();
+		double t0 = bench_now();
 		int rc = tsdb_call(addr, req, 10000, &resp, &err);
-		lat[i] = (now() - t0) * 1e3;
+		lat[i] = (bench_now() - t0) * 1e3;
 		const char *status = rc == 0 ? json_string_value(json_object_get(resp, "status")) : NULL;
 		if (!status || strcmp(status, "OK") != 0) {
 			if (atomic_fetch_add(&errors, 1) < 3)
@@ -53,12 +47,6 @@ static void *worker(void *arg)
 		json_decref(req);
 		json_decref(resp);
 	}
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -76,14 +64,13 @@ int main(int argc, char **argv)
 		return 2;
 	lat = calloc((size_t)total, sizeof *lat);
 	pthread_t *th = calloc((size_t)conc, sizeof *th);
-	double t0 = now();
+	double t0 = bench_now();
 	for (long i = 0; i < conc; i++)
 		pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1));
 	for (long i = 0; i < conc; i++)
 		pthread_join(th[i], NULL);
-	double secs = now() - t0;
-	qsort(lat, (size_t)total, sizeof *lat, cmp_double);
-	printf("%.3f %.3f %.0f %ld\n", lat[total / 2], lat[(size_t)(0.99 * (double)(total - 1))], (double)total / secs,
+	double secs = bench_now() - t0;
+	printf("%.3f %.3f %.0f %ld\n", bench_pct(lat, (size_t)total, 0.5), bench_pct(lat, (size_t)total, 0.99), (double)total / secs,
 	       (long)atomic_load(&errors));
 	free(lat);
 	free(th);

@@ -13,26 +13,8 @@
 
 #include "cowfile.h"
 #include "rbtree.h"
+#include "benchutil.h"
 #include "rng.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, size_t n, double p)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	return v[(size_t)(p * (double)(n - 1))];
-}
 
 static void die(const char *what, const tsdb_err *err)
 {
@@ -96,9 +78,9 @@ int main(int argc, char **argv)
 		if (cow_writer_open(&w, path, &err) < 0)
 			die("open", &err);
 		root = (rbt_root){0, 0};
-		double t0 = now();
+		double t0 = bench_now();
 		for (size_t b = 0; b < nbatches; b++) {
-			double tb = now();
+			double tb = bench_now();
 			size_t end = (b + 1) * batch < n ? (b + 1) * batch : n, len = end - b * batch;
 			memcpy(sorted, keys + b * batch, len * sizeof *sorted);
 			if (mode == 1)
@@ -115,9 +97,9 @@ int main(int argc, char **argv)
 			    cow_commit(&w, (uint64_t[2]){root.node, root.count}, 2, &err) < 0)
 				die("commit", &err);
 			rbt_w_free(&t);
-			rates[mode][b] = (double)len / (now() - tb);
+			rates[mode][b] = (double)len / (bench_now() - tb);
 		}
-		build[mode] = now() - t0;
+		build[mode] = bench_now() - t0;
 		bytes_before = w.snap.size;
 		if (mode == 0)
 			cow_writer_close(&w);
@@ -125,7 +107,7 @@ int main(int argc, char **argv)
 	free(sorted);
 
 	/* Compaction: the live nodes into a fresh file. */
-	double tc = now();
+	double tc = bench_now();
 	cow_writer c;
 	if (cow_create(cpath, NULL, 0, &err) < 0 || cow_writer_open(&c, cpath, &err) < 0)
 		die("compact", &err);
@@ -138,7 +120,7 @@ int main(int argc, char **argv)
 	cow_writer_close(&w);
 	if (cow_replace(cpath, path, &err) < 0)
 		die("replace", &err);
-	double compact_s = now() - tc;
+	double compact_s = bench_now() - tc;
 
 	/* A cold-started reader (the page cache is warm). */
 	cow_snap s;
@@ -153,13 +135,13 @@ int main(int argc, char **argv)
 	for (size_t q = 0; q < nq; q++) {
 		kv key = keys[tsdb_rng_below(&rng, n)];
 		rbt_distrow_put(k, key.d, key.row);
-		double a = now();
+		double a = bench_now();
 		uint64_t v;
 		if (rbt_lookup(&s, &rbt_key_distrow, root, k, &v, &err) != 1)
 			die("lookup", &err);
-		double m = now();
+		double m = bench_now();
 		size_t at = kv_lower_bound(keys, n, key);
-		double e = now();
+		double e = bench_now();
 		sink += v + at;
 		lat[q] = (m - a) * 1e9;
 		arr[q] = (e - m) * 1e9;
@@ -171,7 +153,7 @@ int main(int argc, char **argv)
 	for (size_t q = 0; q < ns; q++) {
 		double from = tsdb_rng_uniform(&rng) * 1.9;
 		rbt_distrow_put(k, from, 0);
-		double a = now();
+		double a = bench_now();
 		int r = rbt_seek_ge(&cur, k, &err);
 		for (int i = 1; i < 100 && r == 1; i++) {
 			sink += cur.node.value;
@@ -179,11 +161,11 @@ int main(int argc, char **argv)
 		}
 		if (r < 0)
 			die("scan", &err);
-		double m = now();
+		double m = bench_now();
 		size_t at = kv_lower_bound(keys, n, (kv){from, 0});
 		for (size_t i = at; i < at + 100 && i < n; i++)
 			sink += keys[i].row;
-		double e = now();
+		double e = bench_now();
 		scan[q] = (m - a) * 1e9;
 		ascan[q] = (e - m) * 1e9;
 	}
@@ -192,17 +174,17 @@ int main(int argc, char **argv)
 	printf("tree benchmark: %zu (distance,row) keys, batches of %zu, %zu lookups, %zu scans\n", n, batch, nq, ns);
 	printf("%-38s %14s %14s\n", "measure", "tree file", "sorted array");
 	printf("%-38s %14.0f %14s\n", "inserts/s, batch as it came (build)", (double)n / build[0], "-");
-	printf("%-38s %14.0f %14s\n", "inserts/s, batch as it came (median)", pct(rates[0], nbatches, 0.5), "-");
+	printf("%-38s %14.0f %14s\n", "inserts/s, batch as it came (median)", bench_pct(rates[0], nbatches, 0.5), "-");
 	printf("%-38s %14.0f %14s\n", "inserts/s, batch sorted (build)", (double)n / build[1], "-");
-	printf("%-38s %14.0f %14s\n", "inserts/s, batch sorted (median)", pct(rates[1], nbatches, 0.5), "-");
+	printf("%-38s %14.0f %14s\n", "inserts/s, batch sorted (median)", bench_pct(rates[1], nbatches, 0.5), "-");
 	printf("%-38s %14.1f %14s\n", "bytes/key before compaction", (double)bytes_before / (double)n, "-");
 	printf("%-38s %14.1f %14.1f\n", "bytes/key after compaction", (double)bytes_after / (double)n,
 	       (double)sizeof(kv));
 	printf("%-38s %14.2f %14s\n", "compaction seconds", compact_s, "-");
-	printf("%-38s %14.0f %14.0f\n", "lookup median ns", pct(lat, nq, 0.5), pct(arr, nq, 0.5));
-	printf("%-38s %14.0f %14.0f\n", "lookup p99 ns", pct(lat, nq, 0.99), pct(arr, nq, 0.99));
-	printf("%-38s %14.0f %14.0f\n", "100-key range scan median ns", pct(scan, ns, 0.5), pct(ascan, ns, 0.5));
-	printf("%-38s %14.0f %14.0f\n", "100-key range scan p99 ns", pct(scan, ns, 0.99), pct(ascan, ns, 0.99));
+	printf("%-38s %14.0f %14.0f\n", "lookup median ns", bench_pct(lat, nq, 0.5), bench_pct(arr, nq, 0.5));
+	printf("%-38s %14.0f %14.0f\n", "lookup p99 ns", bench_pct(lat, nq, 0.99), bench_pct(arr, nq, 0.99));
+	printf("%-38s %14.0f %14.0f\n", "100-key range scan median ns", bench_pct(scan, ns, 0.5), bench_pct(ascan, ns, 0.5));
+	printf("%-38s %14.0f %14.0f\n", "100-key range scan p99 ns", bench_pct(scan, ns, 0.99), bench_pct(ascan, ns, 0.99));
 	cow_snap_close(&s);
 	unlink(path);
 	free(keys);
