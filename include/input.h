@@ -37,6 +37,7 @@
 #ifndef TSDB_INPUT_H
 #define TSDB_INPUT_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -116,6 +117,14 @@ int tsdb_input_parse(tsdb_batch *b, const char *buf, size_t len, const char *nam
  * whose directory others may write).  *fd is the caller's to close. */
 int tsdb_input_open_regular(int dirfd, const char *name, const char *shown, int nofollow,
 			    int *fd, tsdb_err *err);
+
+/* The names of the regular files in directory d (path is for messages),
+ * sorted byte-wise, hidden ones (a leading '.') left out; with nofollow a
+ * symbolic link is not a regular file.  More than max is TSDB_E_TOO_LARGE.
+ * The caller frees *out with tsdb_input_free_names. */
+int tsdb_input_list_dir(DIR *d, const char *path, int nofollow, size_t max, char ***out,
+			size_t *nout, tsdb_err *err);
+void tsdb_input_free_names(char **names, size_t n);
 
 
 /* Duplicate ids within b: other[i] (b->n entries) is the earliest other

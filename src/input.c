@@ -444,57 +444,54 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void free_names(char **names, size_t n)
+void tsdb_input_free_names(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 }
 
-/* The names of a directory's regular files (symbolic links to regular
- * files count: a directory the user names is the user's), sorted, hidden
- * ones left out. */
-static int list_dir(DIR *d, const char *path, const tsdb_input_opts *o, char ***out,
-		    size_t *nout, tsdb_err *err)
+int tsdb_input_list_dir(DIR *d, const char *path, int nofollow, size_t max, char ***out, size_t *nout,
+			tsdb_err *err)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
+	int rc = 0;
 	*out = NULL;
 	*nout = 0;
+	rewinddir(d);
 	for (;;) {
 		errno = 0;
 		struct dirent *e = readdir(d);
 		if (!e) {
-			if (errno) {
-				int x = errno;
-				free_names(names, n);
-				return tsdb_errno(err, x, "cannot read directory %s", path);
-			}
+			if (errno)
+				rc = tsdb_errno(err, errno, "cannot read directory %s", path);
 			break;
 		}
-		if (e->d_name[0] == '.')
-			continue;
 		struct stat st;
-		if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+		if (e->d_name[0] == '.' ||
+		    fstatat(dirfd(d), e->d_name, &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0) != 0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
-		void *p = names;
-		if (n >= o->max_series) {
-			free_names(names, n);
-			tsdb_errf(err, TSDB_E_TOO_LARGE, "%s holds more than %zu files", path,
-				  o->max_series);
-			return FATAL;
+		if (n >= max) {
+			rc = tsdb_errf(err, TSDB_E_TOO_LARGE, "%s holds more than %zu files", path, max);
+			break;
 		}
+		void *p = names;
 		if (grow(&p, &cap, n + 1, sizeof *names, err)) {
-			free_names(names, n);
-			return FATAL;
+			rc = -1;
+			break;
 		}
 		names = p;
 		if (!(names[n] = strdup(e->d_name))) {
-			free_names(names, n);
-			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-			return FATAL;
+			rc = tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory listing %s", path);
+			break;
 		}
 		n++;
+	}
+	if (rc) {
+		tsdb_input_free_names(names, n);
+		return -1;
 	}
 	if (n)
 		qsort(names, n, sizeof *names, cmp_names);
@@ -512,10 +509,13 @@ static int load_dir(tsdb_batch *b, const char *path, const tsdb_input_opts *o, t
 	}
 	char **names;
 	size_t n;
-	int rc = list_dir(d, path, o, &names, &n, err);
+	/* A directory the user names is the user's: links to files count. */
+	int rc = tsdb_input_list_dir(d, path, 0, o->max_series, &names, &n, err);
 	if (rc) {
 		closedir(d);
-		return rc == FATAL ? -1 : problem(b, o, err);
+		/* An unreadable directory is one more bad input; too many files or
+		 * no memory ends the load. */
+		return err->code == TSDB_E_TOO_LARGE || err->code == TSDB_E_UNKNOWN ? -1 : problem(b, o, err);
 	}
 	size_t plen = strlen(path);
 	const char *sep = plen && path[plen - 1] == '/' ? "" : "/";
@@ -536,7 +536,7 @@ static int load_dir(tsdb_batch *b, const char *path, const tsdb_input_opts *o, t
 		}
 		free(shown);
 	}
-	free_names(names, n);
+	tsdb_input_free_names(names, n);
 	closedir(d);
 	return rc;
 }

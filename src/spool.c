@@ -140,21 +140,9 @@ static int spool_open(spool *sp, tsdb_err *err)
 	return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* The names in new/ that could be files to ingest, sorted.  Entries that
- * are plainly not regular files are left where they are (d_type may be
- * unknown: the O_NOFOLLOW open decides then). */
+/* The names in new/ to ingest, sorted.  Anything that is not a regular file
+ * (a symbolic link included) is left where it is; the O_NOFOLLOW open
+ * decides again when the file is read. */
 static int list_new(spool *sp, char ***out, size_t *nout, tsdb_err *err)
 {
 	int fd = dup(sp->fnew);
@@ -166,48 +154,11 @@ static int list_new(spool *sp, char ***out, size_t *nout, tsdb_err *err)
 		close(fd);
 		return tsdb_errno(err, e, "cannot read %s/new", sp->path);
 	}
-	rewinddir(d);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	for (;;) {
-		errno = 0;
-		struct dirent *e = readdir(d);
-		if (!e) {
-			if (errno)
-				rc = tsdb_errno(err, errno, "cannot read %s/new", sp->path);
-			break;
-		}
-		if (e->d_name[0] == '.' || (e->d_type != DT_REG && e->d_type != DT_UNKNOWN))
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **p = realloc(names, ncap * sizeof *p);
-			if (!p) {
-				rc = tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory listing %s/new",
-					       sp->path);
-				break;
-			}
-			names = p;
-			cap = ncap;
-		}
-		if (!(names[n] = strdup(e->d_name))) {
-			rc = tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory listing %s/new",
-				       sp->path);
-			break;
-		}
-		n++;
-	}
+	char shown[PATH_MAX];
+	snprintf(shown, sizeof shown, "%s/new", sp->path);
+	int rc = tsdb_input_list_dir(d, shown, 1, SIZE_MAX, out, nout, err);
 	closedir(d);
-	if (rc) {
-		free_names(names, n);
-		return -1;
-	}
-	if (n)
-		qsort(names, n, sizeof *names, cmp_names);
-	*out = names;
-	*nout = n;
-	return 0;
+	return rc;
 }
 
 /* ---- verdicts ------------------------------------------------------------ */
@@ -514,7 +465,7 @@ int tsdb_spool_ingest(const char *dbdir, const char *path, const tsdb_spool_opts
 		rc = list_new(&sp, &names, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i += o->batch)
 		rc = do_chunk(&sp, dbdir, names + i, n - i < o->batch ? n - i : o->batch, err);
-	free_names(names, n);
+	tsdb_input_free_names(names, n);
 	spool_close(&sp);
 	return rc;
 }
