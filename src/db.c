@@ -257,11 +257,11 @@ size_t tsdb_rec_size(uint32_t L, uint32_t nvp, size_t npoints, size_t id_len, si
 	return (REC_FIXED + 8 * doubles + id_len + meta_len + 7) & ~(size_t)7;
 }
 
-int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, tsdb_err *err)
+/* Checks the fixed part of the series record at off (p: its first
+ * REC_FIXED bytes, wherever they were read) against the database and the
+ * mapping, and fills rec's scalars. */
+static int rec_header(const tsdb_db *db, uint64_t off, const uint8_t *p, tsdb_rec *rec, tsdb_err *err)
 {
-	const uint8_t *p = cow_ptr(&db->snap, off, REC_FIXED + 8);
-	if (!p || off % 8)
-		return bad(err, db, "series record offset %llu is outside the file", off);
 	if (le32_get(p) != REC_MAGIC)
 		return bad(err, db, "no series record at offset %llu", off);
 	rec->off = off;
@@ -278,17 +278,65 @@ int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, ts
 	uint64_t want = tsdb_rec_size(L, rec->nvp, rec->npoints, rec->id_len, rec->meta_len);
 	if (rec->size != want || !cow_ptr(&db->snap, off, rec->size))
 		return bad(err, db, "series record at %llu has a bad size", off);
-	if (verify && le32_get(p + 4) != crc32c(0, p + 8, rec->size - 8))
-		return bad(err, db, "series record at %llu fails its checksum", off);
-	const double *d = (const double *)(const void *)(p + REC_FIXED);
+	return 0;
+}
+
+/* Points rec's arrays at the doubles that follow the fixed part (d) and
+ * its id and metadata into the mapping. */
+static void rec_arrays(const tsdb_db *db, const double *d, tsdb_rec *rec)
+{
+	const uint8_t *p = db->snap.base + rec->off;
 	rec->log_self = d[0];
 	rec->vpdist = d + 1;
 	rec->spectrum = rec->vpdist + rec->nvp;
-	rec->grid = rec->spectrum + tsdb_spectrum_doubles(L);
-	rec->t = rec->grid + L;
+	rec->grid = rec->spectrum + tsdb_spectrum_doubles(db->params.L);
+	size_t tail = REC_FIXED + 8 * (1 + rec->nvp + tsdb_spectrum_doubles(db->params.L) +
+				       (size_t)db->params.L);
+	rec->t = (const double *)(const void *)(p + tail);
 	rec->v = rec->t + rec->npoints;
 	rec->id = (const char *)(rec->v + rec->npoints);
 	rec->meta = rec->meta_len ? rec->id + rec->id_len : NULL;
+}
+
+int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, tsdb_err *err)
+{
+	const uint8_t *p = cow_ptr(&db->snap, off, REC_FIXED + 8);
+	if (!p || off % 8)
+		return bad(err, db, "series record offset %llu is outside the file", off);
+	if (rec_header(db, off, p, rec, err) < 0)
+		return -1;
+	if (verify && le32_get(p + 4) != crc32c(0, p + 8, rec->size - 8))
+		return bad(err, db, "series record at %llu fails its checksum", off);
+	rec_arrays(db, (const double *)(const void *)(p + REC_FIXED), rec);
+	return 0;
+}
+
+size_t tsdb_rec_hot_bytes(const tsdb_db *db, int with_grid)
+{
+	return REC_FIXED + 8 * (1 + (size_t)db->nchosen + tsdb_spectrum_doubles(db->params.L) +
+				(with_grid ? (size_t)db->params.L : 0));
+}
+
+int tsdb_rec_read_hot(const tsdb_db *db, uint64_t off, int with_grid, double *buf, tsdb_rec *rec,
+		      tsdb_err *err)
+{
+	size_t n = tsdb_rec_hot_bytes(db, with_grid);
+	if (off % 8 || !cow_ptr(&db->snap, off, n))
+		return bad(err, db, "series record offset %llu is outside the file", off);
+	/* The bytes are those of the mapping: committed data is never
+	 * rewritten (cowfile.h). */
+	ssize_t got = pread(db->snap.fd, buf, n, (off_t)off);
+	if (got < 0)
+		return tsdb_errno(err, errno, "%s: reading the series record at %llu", db->path,
+				  (unsigned long long)off);
+	if ((size_t)got != n)
+		return bad(err, db, "series record at %llu is cut short", off);
+	const uint8_t *p = (const uint8_t *)buf;
+	if (rec_header(db, off, p, rec, err) < 0)
+		return -1;
+	rec_arrays(db, (const double *)(const void *)(p + REC_FIXED), rec);
+	if (!with_grid)
+		rec->grid = NULL;
 	return 0;
 }
 

@@ -7,9 +7,11 @@
  *  - Order: the request is read and decoded first, and only a request that
  *    decoded opens the database (a garbage or slow client costs no mmap and
  *    no file descriptor), and only read-only.
- *  - The payload is built completely (and the snapshot closed) before a
- *    byte of the response is written, so the peer sees one whole frame or
- *    nothing; strings from the mapping are copied into the JSON first.
+ *  - The payload is built completely before a byte of the response is
+ *    written, so the peer sees one whole frame or nothing; strings from the
+ *    mapping are copied into the JSON.  The snapshot is closed only after
+ *    the response is out: unmapping what a search touched is work the
+ *    peer need not wait for.
  *  - Each failure has exactly one status: the tsdb_err code of whoever
  *    failed, mapped by tsdb_status_name.  Nothing here invents messages for
  *    errors that the lower layers already named.
@@ -216,35 +218,35 @@ static int op_list(const tsdb_db *db, const tsdb_request *req, tsdb_handler_log 
 	return 0;
 }
 
-/* Opens the snapshot, runs the op, closes the snapshot. */
+/* Opens the snapshot into *db (left open for the caller to close when
+ * *opened is set) and runs the op. */
 static int execute(const tsdb_request *req, const tsdb_handler_config *cfg,
-		   tsdb_handler_log *log, json_t **payload, tsdb_err *err)
+		   tsdb_handler_log *log, tsdb_db *db, int *opened, json_t **payload, tsdb_err *err)
 {
-	tsdb_db db;
-	if (tsdb_db_open(&db, tsdb_db_dir(cfg->db_dir), err))
+	if (tsdb_db_open(db, tsdb_db_dir(cfg->db_dir), err))
 		return -1;
-	log->series = (int64_t)db.nseries;
+	*opened = 1;
+	log->series = (int64_t)db->nseries;
 	int rc;
 	switch (req->op) {
 	case TSDB_OP_WITH_ID:
 	case TSDB_OP_WITH_TS:
 	case TSDB_OP_WITHIN:
-		rc = op_search(&db, req, cfg, log, payload, err);
+		rc = op_search(db, req, cfg, log, payload, err);
 		break;
 	case TSDB_OP_GET:
-		rc = op_get(&db, req, payload, err);
+		rc = op_get(db, req, payload, err);
 		break;
 	case TSDB_OP_INFO:
-		rc = op_info(&db, payload, err);
+		rc = op_info(db, payload, err);
 		break;
 	case TSDB_OP_LIST:
-		rc = op_list(&db, req, log, payload, err);
+		rc = op_list(db, req, log, payload, err);
 		break;
 	default:
 		rc = tsdb_errf(err, TSDB_E_INVALID_OP, "op %d has no handler", (int)req->op);
 		break;
 	}
-	tsdb_db_close(&db);
 	return rc;
 }
 
@@ -286,7 +288,7 @@ static void bound_send(int fd, int timeout_ms)
  * arrived.  Returns 1 when the peer left before a whole request arrived
  * (nothing to answer), else 0. */
 static int serve_request(int in_fd, const tsdb_handler_config *cfg, tsdb_handler_log *log,
-			 json_t **payload, tsdb_err *err, double *received)
+			 tsdb_db *db, int *db_opened, json_t **payload, tsdb_err *err, double *received)
 {
 	char *body = NULL;
 	size_t len = 0;
@@ -314,7 +316,7 @@ static int serve_request(int in_fd, const tsdb_handler_config *cfg, tsdb_handler
 		log->radius = req.radius;
 	if (req.op == TSDB_OP_WITHIN || req.op == TSDB_OP_LIST)
 		log->limit = req.limit;
-	if (execute(&req, cfg, log, payload, err) == 0)
+	if (execute(&req, cfg, log, db, db_opened, payload, err) == 0)
 		err->code = TSDB_E_NONE;
 	else
 		log->server_fault = server_code(err->code);
@@ -389,20 +391,25 @@ int tsdb_handle(int in_fd, int out_fd, const tsdb_handler_config *cfg, tsdb_hand
 	tsdb_err err = {.code = TSDB_E_NONE};
 	json_t *payload = NULL;
 	double received = start;
-	int gone = serve_request(in_fd, cfg, log, &payload, &err, &received);
+	tsdb_db db;
+	int db_opened = 0;
+	int gone = serve_request(in_fd, cfg, log, &db, &db_opened, &payload, &err, &received);
 	/* recv_ms is the peer's pace; ms is ours: decoding, the op, the answer. */
 	log->recv_ms = received - start;
 	log->status = err.code;
 	if (err.code != TSDB_E_NONE)
 		snprintf(log->error, sizeof log->error, "%s", err.msg);
+	int rc = 0;
 	if (gone) {
 		log->peer_gone = 1;
-		return 0;
+	} else {
+		rc = respond(out_fd, cfg, log, payload, &err);
+		log->ms = mono_ms() - received;
+		if (rc == 0)
+			linger_close(out_fd);
 	}
-	int rc = respond(out_fd, cfg, log, payload, &err);
-	log->ms = mono_ms() - received;
-	if (rc == 0)
-		linger_close(out_fd);
+	if (db_opened)
+		tsdb_db_close(&db);
 	return rc;
 }
 

@@ -224,12 +224,14 @@ static inline void prefetch_off(const tsdb_db *db, uint64_t off)
 		__builtin_prefetch(db->snap.base + off);
 }
 
-/* Computes the true distance of the candidate whose pivot row is at off. */
-static double visit_pivot(tsdb_db *db, uint64_t off, visit_fn visit, void *ctx, tsdb_err *err)
+/* Computes the true distance of the candidate whose pivot row is at off;
+ * buf holds tsdb_rec_hot_bytes of its record. */
+static double visit_pivot(tsdb_db *db, uint64_t off, double *buf, visit_fn visit, void *ctx, tsdb_err *err)
 {
 	tsdb_pivot pv;
 	tsdb_rec rec;
-	if (tsdb_pivot_read(db, off, &pv, err) < 0 || tsdb_rec_read(db, pv.rec_off, 0, &rec, err) < 0)
+	if (tsdb_pivot_read(db, off, &pv, err) < 0 ||
+	    tsdb_rec_read_hot(db, pv.rec_off, db->kernel.direct, buf, &rec, err) < 0)
 		return NAN;
 	if (rec.row != pv.row) {
 		tsdb_errf(err, TSDB_E_CORRUPT, "%s: pivot row %llu names row %u, its record row %u", db->path,
@@ -267,6 +269,9 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, 
 		rd = rbt_prev(&down, err);
 	cand_heap heap = {0};
 	int rc = -1;
+	double *buf = malloc(tsdb_rec_hot_bytes(db, db->kernel.direct));
+	if (!buf)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
 	while (ru >= 0 && rd >= 0 && (heap.n || ru == 1 || rd == 1)) {
 		double gu = ru == 1 ? rbt_distrow_distance(up.node.key) - center : INFINITY;
 		double gd = rd == 1 ? center - rbt_distrow_distance(down.node.key) : INFINITY;
@@ -276,7 +281,7 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, 
 			cand c = heap_pop(&heap);
 			if (c.lb > bound + TSDB_PRUNE_SLACK)
 				break; /* every waiting and unseen bound is at least c.lb */
-			bound = visit_pivot(db, c.pivot, visit, ctx, err);
+			bound = visit_pivot(db, c.pivot, buf, visit, ctx, err);
 			if (isnan(bound))
 				goto out;
 			continue;
@@ -305,6 +310,7 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, 
 	else
 		rc = 0;
 out:
+	free(buf);
 	free(heap.c);
 	return rc;
 }
