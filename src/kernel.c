@@ -316,35 +316,56 @@ static inline __attribute__((always_inline)) double log_kernel(const tsdb_kernel
 /* log K(x, y) directly, O(L^2): ccor_s = (1/L) sum_j y_j x_{(j-s) mod L},
  * each a dot product of y with x rotated by s, read from x written out
  * "twice over" (tsdb_kernel_direct_twice) so every rotation is one
- * contiguous run: twice[m] = x[(m - 4) mod L]. */
+ * contiguous run: twice[m] = x[(m - TWICE_PAD) mod L]; the pad lets a
+ * group of shifts read up to SHIFTS - 1 doubles before the start of its
+ * first rotation. */
+#define SHIFTS 8
+#define TWICE_PAD 8
+_Static_assert(TWICE_PAD >= SHIFTS - 1 && SHIFTS == 2 * LANES, "see log_kernel_direct");
+
 static inline __attribute__((always_inline)) double log_kernel_direct(const tsdb_kernel *k,
 								      const double *twice, const double *y)
 {
 	struct kernel_priv *p = k->priv;
 	uint32_t L = k->L, full = L - L % LANES;
 	double *out = p->real;
-	/* Four shifts at a time: four independent sums share each load of y.
-	 * Shifts past L - 1 in the last group are computed and dropped. */
-	for (uint32_t s = 0; s < L; s += 4) {
-		vdouble a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a, b0, b1, b2, b3;
-		const double *xs = twice + L + 4 - s; /* xs[j] = x[(j - s) mod L] */
-		for (uint32_t i = 0; i < full; i += LANES) {
-			memcpy(&a, y + i, sizeof a);
-			memcpy(&b0, xs + i, sizeof b0);
-			memcpy(&b1, xs + i - 1, sizeof b1);
-			memcpy(&b2, xs + i - 2, sizeof b2);
-			memcpy(&b3, xs + i - 3, sizeof b3);
-			a0 = a0 + a * b0;
-			a1 = a1 + a * b1;
-			a2 = a2 + a * b2;
-			a3 = a3 + a * b3;
+	/*
+	 * SHIFTS shifts at a time, so that that many sums share each load of
+	 * y.  The block of shift s + q at position i is x[i - s - q ..], and
+	 * the block of shift s + q + LANES at position i + LANES is the same
+	 * one: each step loads only LANES new blocks of x and reuses the other
+	 * LANES from the step before (loads, not arithmetic, bounded this
+	 * loop).  Each sum is accumulated in the same order however the shifts
+	 * are grouped.  Shifts past L - 1 in the last group are computed and
+	 * dropped.
+	 */
+	for (uint32_t s = 0; s < L; s += SHIFTS) {
+		vdouble acc[SHIFTS], xb[SHIFTS], a;
+		const double *base = twice + L + TWICE_PAD - s; /* base[j] = x[(j - s) mod L] */
+#pragma GCC unroll 8
+		for (int q = 0; q < SHIFTS; q++) {
+			acc[q] = (vdouble){0};
+			memcpy(&xb[q], base - q, sizeof xb[q]);
 		}
-		double dots[4] = {a0[0] + a0[1] + a0[2] + a0[3], a1[0] + a1[1] + a1[2] + a1[3],
-				  a2[0] + a2[1] + a2[2] + a2[3], a3[0] + a3[1] + a3[2] + a3[3]};
-		for (uint32_t q = 0; q < 4 && s + q < L; q++) {
+		for (uint32_t i = 0; i < full; i += LANES) {
+			if (i) {
+#pragma GCC unroll 8
+				for (int q = SHIFTS - 1; q >= LANES; q--)
+					xb[q] = xb[q - LANES];
+#pragma GCC unroll 8
+				for (int q = 0; q < LANES; q++)
+					memcpy(&xb[q], base + i - q, sizeof xb[q]);
+			}
+			memcpy(&a, y + i, sizeof a);
+#pragma GCC unroll 8
+			for (int q = 0; q < SHIFTS; q++)
+				acc[q] = acc[q] + a * xb[q];
+		}
+		for (uint32_t q = 0; q < SHIFTS && s + q < L; q++) {
+			double dot = acc[q][0] + acc[q][1] + acc[q][2] + acc[q][3];
 			for (uint32_t i = full; i < L; i++)
-				dots[q] += y[i] * xs[(ptrdiff_t)i - (ptrdiff_t)q];
-			out[s + q] = dots[q];
+				dot += y[i] * base[(ptrdiff_t)i - (ptrdiff_t)q];
+			out[s + q] = dot;
 		}
 	}
 	return log_sum_exp(out, L, k->mult / (double)L);
@@ -435,7 +456,7 @@ int tsdb_kernel_init_mode(tsdb_kernel *k, uint32_t L, double mult, enum tsdb_ker
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for FFT buffers (L = %u)", L);
 	}
 	k->direct = mode == TSDB_KERNEL_DIRECT;
-	if (!(p->twice = malloc(sizeof(double) * (2 * (size_t)L + LANES)))) {
+	if (!(p->twice = malloc(sizeof(double) * tsdb_direct_twice_doubles(L)))) {
 		tsdb_kernel_free(k);
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for a kernel (L = %u)", L);
 	}
@@ -501,14 +522,14 @@ double tsdb_kernel_distance(tsdb_kernel *k, const double *spec_x, double log_sel
 
 size_t tsdb_direct_twice_doubles(uint32_t L)
 {
-	return 2 * (size_t)L + LANES;
+	return 2 * (size_t)L + TWICE_PAD;
 }
 
 void tsdb_kernel_direct_twice(const tsdb_kernel *k, const double *grid, double *twice)
 {
 	uint32_t L = k->L;
-	for (size_t m = 0; m < 2 * (size_t)L + LANES; m++)
-		twice[m] = grid[(m + 2 * (size_t)L - LANES) % L];
+	for (size_t m = 0; m < 2 * (size_t)L + TWICE_PAD; m++)
+		twice[m] = grid[(m + 2 * (size_t)L - TWICE_PAD) % L];
 }
 
 double tsdb_kernel_log_self_direct(tsdb_kernel *k, const double *grid)
