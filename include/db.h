@@ -17,15 +17,20 @@
  * Series record (8-aligned; doubles little-endian, read in place):
  *     u32 magic "TSER", u32 crc32c of bytes [8, size), u32 size, u32 row,
  *     u32 npoints, u32 meta_len, u16 id_len, u16 nvp, u32 L,
- *     f64 log K(x,x), f64 vpdist[nvp], f64 spectrum[2*(L/2+1)], f64 grid[L],
+ *     f64 log K(x,x), f64 grid[L], f64 spectrum[2*(L/2+1)], f64 vpdist[nvp],
  *     f64 t[npoints], f64 v[npoints], id bytes, meta bytes, zero padding.
+ *     What a distance needs comes first, so a search reads one short
+ *     prefix: log K(x,x) and the grid (direct kernel), or up to the
+ *     spectrum (spectral kernel).
  * Params record (8-aligned):
  *     u32 magic "TPRM", u32 crc32c of bytes [8, size), u32 size, u32 L,
  *     f64 mult, u64 seed, u32 nvp (configured), u32 nchosen,
  *     then nchosen times: u8 id_len, u8 id[255], f64 log K(v,v),
  *     f64 spectrum[2*(L/2+1)], f64 grid[L].
  * Pivot row (8-aligned): u32 magic "TPIV", u32 row, u64 series record
- *     offset, f64 vpdist[nvp] -- a copy of the record's distances, packed
+ *     offset, f32 vpdist[nvp], zero padding to 8 -- the record's distances
+ *     rounded to nearest float (a search widens the bounds they give by
+ *     TSDB_PIVOT_F32_ERR, so they stay lower bounds), packed
  *     densely (a batch's rows are contiguous, compaction lays them out in
  *     the order of vantage-point index 0) so that a search, which reads the
  *     distances of thousands of series and the points of few, touches few
@@ -52,7 +57,9 @@
 #error "tsdb reads float64 arrays in place from its little-endian files: little-endian hosts only"
 #endif
 
-#define TSDB_DB_MAGIC UINT64_C(0x3130424442445354) /* "TSDBDB01" */
+#define TSDB_DB_MAGIC UINT64_C(0x3230424442445354) /* "TSDBDB02" */
+/* The layout before grid-first records and float32 pivot rows. */
+#define TSDB_DB_MAGIC_V1 UINT64_C(0x3130424442445354) /* "TSDBDB01" */
 #define TSDB_VP_MAX 40u
 #define TSDB_DATA_FILE "tsdb.db"
 #define TSDB_LOCK_FILE "LOCK"
@@ -131,25 +138,30 @@ typedef struct tsdb_rec {
 int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, tsdb_err *err);
 
 /* The same for a search, which needs only the leading part of a record:
- * its fixed fields, log K(x,x), vpdist and spectrum, and with with_grid
- * the grid too.  They are copied with pread(2) into buf, which must hold
- * tsdb_rec_hot_bytes(db, with_grid) bytes and 8-byte alignment; rec's
- * arrays point into buf (grid NULL without with_grid), its t, v, id and
- * meta into the mapping, untouched until used.  Why: a search computes
+ * its fixed fields, log K(x,x) and grid, and with with_spectrum the
+ * spectrum too.  They are copied with pread(2) into buf, which must hold
+ * tsdb_rec_hot_bytes(db, with_spectrum) bytes and 8-byte alignment; rec's
+ * log_self, grid and spectrum (NULL without with_spectrum) point into
+ * buf, its vpdist, t, v, id and meta into the mapping, untouched until
+ * used.  Why: a search computes
  * hundreds of distances to records scattered over the file, and in a
  * fresh process touching each through the mapping costs a page fault
  * that also maps and later unmaps its neighbours; a copy from the page
  * cache is cheaper (about 5.0 -> 3.9 ms for a median with_id query on
  * 100,000 series, whole handler process). */
-size_t tsdb_rec_hot_bytes(const tsdb_db *db, int with_grid);
-int tsdb_rec_read_hot(const tsdb_db *db, uint64_t off, int with_grid, double *buf, tsdb_rec *rec,
+size_t tsdb_rec_hot_bytes(const tsdb_db *db, int with_spectrum);
+int tsdb_rec_read_hot(const tsdb_db *db, uint64_t off, int with_spectrum, double *buf, tsdb_rec *rec,
 		      tsdb_err *err);
 
 typedef struct tsdb_pivot {
 	uint64_t off, rec_off;
 	uint32_t row;
-	const double *vpdist;        /* db->nchosen of them */
+	const float *vpdist;         /* db->nchosen of them */
 } tsdb_pivot;
+
+/* A distance is in [0, 2]; rounded to float it moves by at most half an
+ * ulp of 2, 2^-24.  Twice that, to spare the reasoning any edge. */
+#define TSDB_PIVOT_F32_ERR 0x1p-23
 
 /* Decodes the pivot row at off, checking bounds and magic. */
 int tsdb_pivot_read(const tsdb_db *db, uint64_t off, tsdb_pivot *pv, tsdb_err *err);

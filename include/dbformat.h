@@ -31,7 +31,7 @@ enum {
 
 static inline size_t tsdb_pivot_size(uint32_t nvp)
 {
-	return PIVOT_FIXED + 8 * (size_t)nvp;
+	return (PIVOT_FIXED + 4 * (size_t)nvp + 7) & ~(size_t)7;
 }
 
 static inline uint16_t le16_get(const void *p)

@@ -45,6 +45,13 @@ static inline double lef64_get(const void *p)
 	return d;
 }
 
+static inline void lef32_put(void *p, float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	le32_put(p, u);
+}
+
 static inline void lef64_put(void *p, double d)
 {
 	uint64_t u;

@@ -16,6 +16,17 @@ typedef struct rowoff {
 	uint64_t off;
 } rowoff;
 
+/* A pivot row holds its record's distances rounded to float. */
+static int pivot_matches(const tsdb_pivot *pv, const tsdb_rec *rec)
+{
+	for (uint32_t i = 0; i < rec->nvp; i++) {
+		float f = (float)rec->vpdist[i];
+		if (memcmp(&pv->vpdist[i], &f, sizeof f) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static int rowoff_by_row(const void *a, const void *b)
 {
 	const rowoff *x = a, *y = b;
@@ -165,7 +176,7 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 			tsdb_pivot pv;
 			if (!hit || tsdb_pivot_read(db, c.node.value, &pv, err) < 0 || pv.row != key.row ||
 			    pv.rec_off != hit->off || tsdb_rec_read(db, hit->off, 0, &rec, err) < 0 ||
-			    memcmp(&rec.vpdist[i], &d, 8) != 0 || memcmp(pv.vpdist, rec.vpdist, 8 * (size_t)rec.nvp) != 0) {
+			    memcmp(&rec.vpdist[i], &d, 8) != 0 || !pivot_matches(&pv, &rec)) {
 				tsdb_errf(err, TSDB_E_CORRUPT,
 					  "%s: vantage point index %u entry (%.17g, row %u) does not match a stored series",
 					  db->path, i, d, key.row);

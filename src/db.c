@@ -103,6 +103,11 @@ static int read_params(tsdb_db *db, tsdb_err *err)
 static int open_common(tsdb_db *db, tsdb_err *err)
 {
 	const cow_meta *m = &db->snap.meta;
+	if (m->nwords >= W_VP0 && m->words[W_MAGIC] == TSDB_DB_MAGIC_V1)
+		return tsdb_errf(err, TSDB_E_VERSION,
+				 "%s: written by an older tsdb in a layout this build does not read; "
+				 "export its series with that version and insert them anew",
+				 db->path);
 	if (m->nwords < W_VP0 || m->words[W_MAGIC] != TSDB_DB_MAGIC)
 		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: not a tsdb database (its commit record has no database words)",
 				 db->path);
@@ -286,13 +291,12 @@ static int rec_header(const tsdb_db *db, uint64_t off, const uint8_t *p, tsdb_re
 static void rec_arrays(const tsdb_db *db, const double *d, tsdb_rec *rec)
 {
 	const uint8_t *p = db->snap.base + rec->off;
+	size_t L = db->params.L, nspec = tsdb_spectrum_doubles(db->params.L);
 	rec->log_self = d[0];
-	rec->vpdist = d + 1;
-	rec->spectrum = rec->vpdist + rec->nvp;
-	rec->grid = rec->spectrum + tsdb_spectrum_doubles(db->params.L);
-	size_t tail = REC_FIXED + 8 * (1 + rec->nvp + tsdb_spectrum_doubles(db->params.L) +
-				       (size_t)db->params.L);
-	rec->t = (const double *)(const void *)(p + tail);
+	rec->grid = d + 1;
+	rec->spectrum = rec->grid + L;
+	rec->vpdist = (const double *)(const void *)(p + REC_FIXED + 8 * (1 + L + nspec));
+	rec->t = rec->vpdist + rec->nvp;
 	rec->v = rec->t + rec->npoints;
 	rec->id = (const char *)(rec->v + rec->npoints);
 	rec->meta = rec->meta_len ? rec->id + rec->id_len : NULL;
@@ -311,16 +315,15 @@ int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, ts
 	return 0;
 }
 
-size_t tsdb_rec_hot_bytes(const tsdb_db *db, int with_grid)
+size_t tsdb_rec_hot_bytes(const tsdb_db *db, int with_spectrum)
 {
-	return REC_FIXED + 8 * (1 + (size_t)db->nchosen + tsdb_spectrum_doubles(db->params.L) +
-				(with_grid ? (size_t)db->params.L : 0));
+	return REC_FIXED + 8 * (1 + (size_t)db->params.L + (with_spectrum ? tsdb_spectrum_doubles(db->params.L) : 0));
 }
 
-int tsdb_rec_read_hot(const tsdb_db *db, uint64_t off, int with_grid, double *buf, tsdb_rec *rec,
+int tsdb_rec_read_hot(const tsdb_db *db, uint64_t off, int with_spectrum, double *buf, tsdb_rec *rec,
 		      tsdb_err *err)
 {
-	size_t n = tsdb_rec_hot_bytes(db, with_grid);
+	size_t n = tsdb_rec_hot_bytes(db, with_spectrum);
 	if (off % 8 || !cow_ptr(&db->snap, off, n))
 		return bad(err, db, "series record offset %llu is outside the file", off);
 	/* The bytes are those of the mapping: committed data is never
@@ -335,8 +338,8 @@ int tsdb_rec_read_hot(const tsdb_db *db, uint64_t off, int with_grid, double *bu
 	if (rec_header(db, off, p, rec, err) < 0)
 		return -1;
 	rec_arrays(db, (const double *)(const void *)(p + REC_FIXED), rec);
-	if (!with_grid)
-		rec->grid = NULL;
+	if (!with_spectrum)
+		rec->spectrum = NULL;
 	return 0;
 }
 
@@ -348,7 +351,7 @@ int tsdb_pivot_read(const tsdb_db *db, uint64_t off, tsdb_pivot *pv, tsdb_err *e
 	pv->off = off;
 	pv->row = le32_get(p + 4);
 	pv->rec_off = le64_get(p + 8);
-	pv->vpdist = (const double *)(const void *)(p + PIVOT_FIXED);
+	pv->vpdist = (const float *)(const void *)(p + PIVOT_FIXED);
 	return 0;
 }
 

@@ -154,15 +154,17 @@ static double rec_distance(tsdb_db *db, const tsdb_query *q, const tsdb_rec *rec
 	return query_distance(db, q, rec->grid, rec->spectrum, rec->log_self);
 }
 
-static double lower_bound(const tsdb_query *q, const double *vpdist, uint32_t nvp)
+/* max_i |d(q, v_i) - d(x, v_i)| <= d(q, x), from a pivot row's floats:
+ * each is within TSDB_PIVOT_F32_ERR of the double it rounds. */
+static double lower_bound(const tsdb_query *q, const float *vpdist, uint32_t nvp)
 {
 	double lb = 0;
 	for (uint32_t i = 0; i < nvp; i++) {
-		double g = fabs(q->vpdist[i] - vpdist[i]);
+		double g = fabs(q->vpdist[i] - (double)vpdist[i]);
 		if (g > lb)
 			lb = g;
 	}
-	return lb;
+	return lb > TSDB_PIVOT_F32_ERR ? lb - TSDB_PIVOT_F32_ERR : 0;
 }
 
 /* Visits every candidate the walk cannot rule out.  visit() returns the
@@ -231,7 +233,7 @@ static double visit_pivot(tsdb_db *db, uint64_t off, double *buf, visit_fn visit
 	tsdb_pivot pv;
 	tsdb_rec rec;
 	if (tsdb_pivot_read(db, off, &pv, err) < 0 ||
-	    tsdb_rec_read_hot(db, pv.rec_off, db->kernel.direct, buf, &rec, err) < 0)
+	    tsdb_rec_read_hot(db, pv.rec_off, !db->kernel.direct, buf, &rec, err) < 0)
 		return NAN;
 	if (rec.row != pv.row) {
 		tsdb_errf(err, TSDB_E_CORRUPT, "%s: pivot row %llu names row %u, its record row %u", db->path,
@@ -269,7 +271,7 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, 
 		rd = rbt_prev(&down, err);
 	cand_heap heap = {0};
 	int rc = -1;
-	double *buf = malloc(tsdb_rec_hot_bytes(db, db->kernel.direct));
+	double *buf = malloc(tsdb_rec_hot_bytes(db, !db->kernel.direct));
 	if (!buf)
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
 	while (ru >= 0 && rd >= 0 && (heap.n || ru == 1 || rd == 1)) {

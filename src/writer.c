@@ -213,12 +213,12 @@ static int append_record(wstate *ws, const tsdb_series *s, uint32_t row, double 
 	size_t nspec = tsdb_spectrum_doubles(L);
 	memcpy(p, &log_self, 8);
 	p += 8;
-	memcpy(p, vpdist, 8 * (size_t)nvp);
-	p += 8 * (size_t)nvp;
-	memcpy(p, spectrum, 8 * nspec);
-	p += 8 * nspec;
 	memcpy(p, grid, 8 * (size_t)L);
 	p += 8 * (size_t)L;
+	memcpy(p, spectrum, 8 * nspec);
+	p += 8 * nspec;
+	memcpy(p, vpdist, 8 * (size_t)nvp);
+	p += 8 * (size_t)nvp;
 	memcpy(p, s->t, 8 * s->n);
 	p += 8 * s->n;
 	memcpy(p, s->v, 8 * s->n);
@@ -488,12 +488,20 @@ static int vpkeys_insert(wstate *ws, vpkeys *ks, tsdb_err *err)
 }
 
 /* Pivot rows of a batch, encoded as they come and appended as one block
- * after the batch's records (see db.h). */
+ * after the batch's records (see db.h).  The rows hold the distances as
+ * floats; the index keys take the exact doubles, kept beside them. */
 typedef struct pivots {
 	uint32_t nvp;
 	uint8_t *buf;
+	double *dist;       /* nvp per row */
 	size_t n, cap;      /* rows */
 } pivots;
+
+static void pivots_free(pivots *pv)
+{
+	free(pv->buf);
+	free(pv->dist);
+}
 
 static int pivots_add(pivots *pv, uint32_t row, uint64_t rec_off, const double *vpdist, tsdb_err *err)
 {
@@ -501,17 +509,23 @@ static int pivots_add(pivots *pv, uint32_t row, uint64_t rec_off, const double *
 	if (pv->n == pv->cap) {
 		size_t cap = pv->cap ? 2 * pv->cap : 256;
 		uint8_t *b = realloc(pv->buf, cap * size);
-		if (!b)
+		if (b)
+			pv->buf = b;
+		double *d = b ? realloc(pv->dist, cap * pv->nvp * sizeof *d) : NULL;
+		if (!d)
 			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-		pv->buf = b;
+		pv->dist = d;
 		pv->cap = cap;
 	}
-	uint8_t *p = pv->buf + pv->n++ * size;
+	uint8_t *p = pv->buf + pv->n * size;
+	memset(p, 0, size);
 	le32_put(p, PIVOT_MAGIC);
 	le32_put(p + 4, row);
 	le64_put(p + 8, rec_off);
 	for (uint32_t i = 0; i < pv->nvp; i++)
-		lef64_put(p + PIVOT_FIXED + 8 * i, vpdist[i]);
+		lef32_put(p + PIVOT_FIXED + 4 * i, (float)vpdist[i]);
+	memcpy(pv->dist + pv->n * pv->nvp, vpdist, pv->nvp * sizeof *vpdist);
+	pv->n++;
 	return 0;
 }
 
@@ -527,8 +541,7 @@ static int pivots_flush(wstate *ws, pivots *pv, vpkeys *ks, tsdb_err *err)
 	for (size_t r = 0; r < pv->n; r++) {
 		const uint8_t *p = pv->buf + r * size;
 		for (uint32_t i = 0; i < pv->nvp; i++)
-			if (vpkeys_add(&ks[i], lef64_get(p + PIVOT_FIXED + 8 * i), le32_get(p + 4), base + r * size,
-				       err) < 0)
+			if (vpkeys_add(&ks[i], pv->dist[r * pv->nvp + i], le32_get(p + 4), base + r * size, err) < 0)
 				return -1;
 	}
 	pv->n = 0;
@@ -862,7 +875,7 @@ out:
 	ws_close(&ws);
 out0:
 	free(cands);
-	free(pv.buf);
+	pivots_free(&pv);
 	vpkeys_free(ks);
 	prepared_free(pr, n);
 	tsdb_kernel_free(&k);
@@ -975,7 +988,7 @@ int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, t
 out:
 	if (rc < 0)
 		cow_rollback(&ws.w);
-	free(pv.buf);
+	pivots_free(&pv);
 	free(cands);
 	vpkeys_free(ks);
 	if (kernel_ready)

@@ -307,17 +307,18 @@ static int hot_compare(void *p, const char *id, size_t len, tsdb_err *err)
 	tsdb_rec a, b;
 	if (tsdb_db_find(cx->db, id, len, &a, err) < 0)
 		return -1;
-	for (int with_grid = 0; with_grid < 2; with_grid++) {
+	for (int with_spectrum = 0; with_spectrum < 2; with_spectrum++) {
 		cx->total++;
-		if (tsdb_rec_read_hot(cx->db, a.off, with_grid, cx->buf, &b, err) < 0)
+		if (tsdb_rec_read_hot(cx->db, a.off, with_spectrum, cx->buf, &b, err) < 0)
 			return -1;
 		uint32_t L = cx->db->params.L;
 		cx->same += a.off == b.off && a.size == b.size && a.row == b.row && a.npoints == b.npoints &&
 			    a.nvp == b.nvp && a.id == b.id && a.id_len == b.id_len && a.meta == b.meta &&
 			    a.meta_len == b.meta_len && a.t == b.t && a.v == b.v &&
-			    !memcmp(&a.log_self, &b.log_self, 8) && !memcmp(a.vpdist, b.vpdist, 8 * (size_t)a.nvp) &&
-			    !memcmp(a.spectrum, b.spectrum, 8 * tsdb_spectrum_doubles(L)) &&
-			    (with_grid ? !memcmp(a.grid, b.grid, 8 * (size_t)L) : b.grid == NULL);
+			    a.vpdist == b.vpdist && !memcmp(&a.log_self, &b.log_self, 8) &&
+			    !memcmp(a.grid, b.grid, 8 * (size_t)L) &&
+			    (with_spectrum ? !memcmp(a.spectrum, b.spectrum, 8 * tsdb_spectrum_doubles(L))
+					   : b.spectrum == NULL);
 	}
 	return 0;
 }
