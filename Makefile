@@ -152,6 +152,11 @@ uninstall:
 # built in db/.new and moved into place only when complete, so an
 # interrupted run never leaves a half-filled db/tsdb.db behind.
 db: $(BUILD)/bin/tsdb
+	@if [ -e db/tsdb.db ] && ! $(BUILD)/bin/tsdb info --db db >/dev/null 2>db/.info-error && \
+	    grep -q 'older tsdb' db/.info-error; then \
+		echo "make db: db/tsdb.db has a layout this build does not read; moving it to db/tsdb.db.old-layout"; \
+		mv -f db/tsdb.db db/tsdb.db.old-layout; \
+	fi; rm -f db/.info-error
 	@if [ -e db/tsdb.db ]; then \
 		echo "make db: db/tsdb.db already exists; leaving it as it is (delete db/tsdb.db and db/LOCK to start over)"; \
 	else \

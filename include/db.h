@@ -58,6 +58,8 @@
 #endif
 
 #define TSDB_DB_MAGIC UINT64_C(0x3230424442445354) /* "TSDBDB02" */
+/* The database format version users see (info): the layout above. */
+#define TSDB_DB_FORMAT 2
 /* The layout before grid-first records and float32 pivot rows. */
 #define TSDB_DB_MAGIC_V1 UINT64_C(0x3130424442445354) /* "TSDBDB01" */
 #define TSDB_VP_MAX 40u

@@ -28,7 +28,7 @@ json_t *tsdb_payload_info(const tsdb_db *db, tsdb_err *err)
 	char when[32];
 	const char *t = tsdb_commit_time(db, when, sizeof when);
 	json_t *p = json_pack("{s:I, s:I, s:f, s:I, s:b, s:I, s:I, s:I, s:s?, s:I}",
-			      "format_version", (json_int_t)COW_FORMAT_VERSION,
+			      "format_version", (json_int_t)TSDB_DB_FORMAT,
 			      "length", (json_int_t)db->params.L,
 			      "mult", db->params.mult,
 			      "vantage_points", (json_int_t)db->params.nvp,

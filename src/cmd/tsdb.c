@@ -654,7 +654,7 @@ static int cmd_info(const struct cmd *self, int argc, char **argv)
 	char when[32];
 	const char *t = tsdb_commit_time(&d, when, sizeof when);
 	printf("database        %s\n", dir);
-	printf("format version  %u\n", COW_FORMAT_VERSION);
+	printf("format version  %u\n", TSDB_DB_FORMAT);
 	printf("length          %u\n", d.params.L);
 	printf("mult            %.17g\n", d.params.mult);
 	printf("vantage points  %u (%u chosen)\n", d.params.nvp, d.nchosen);
