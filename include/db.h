@@ -145,12 +145,11 @@ int tsdb_rec_read(const tsdb_db *db, uint64_t off, int verify, tsdb_rec *rec, ts
  * tsdb_rec_hot_bytes(db, with_spectrum) bytes and 8-byte alignment; rec's
  * log_self, grid and spectrum (NULL without with_spectrum) point into
  * buf, its vpdist, t, v, id and meta into the mapping, untouched until
- * used.  Why: a search computes
- * hundreds of distances to records scattered over the file, and in a
- * fresh process touching each through the mapping costs a page fault
- * that also maps and later unmaps its neighbours; a copy from the page
- * cache is cheaper (about 5.0 -> 3.9 ms for a median with_id query on
- * 100,000 series, whole handler process). */
+ * used.  Why: a search computes hundreds of distances to records scattered
+ * over the file, and in a fresh process touching each through the mapping
+ * costs a page fault that also maps and later unmaps its neighbours; a
+ * copy from the page cache is cheaper (a whole handler process answering
+ * with_id on 100,000 series: 4.8 -> 3.7 ms, median). */
 size_t tsdb_rec_hot_bytes(const tsdb_db *db, int with_spectrum);
 int tsdb_rec_read_hot(const tsdb_db *db, uint64_t off, int with_spectrum, double *buf, tsdb_rec *rec,
 		      tsdb_err *err);
