@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grow.h"
+
 #define STDIN_NAME "standard input"
 
 void tsdb_input_opts_default(tsdb_input_opts *o)
@@ -91,32 +93,12 @@ void tsdb_batch_where(const tsdb_batch *b, size_t i, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", b->files[o->file]);
 }
 
-/* Grows an array of `size`-byte elements to hold at least want of them. */
-static int grow(void **p, size_t *cap, size_t want, size_t size, tsdb_err *err)
-{
-	if (want <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 16;
-	while (n < want)
-		n = n > SIZE_MAX / 2 ? want : n * 2;
-	if (n > SIZE_MAX / size)
-		return tsdb_errf(err, TSDB_E_TOO_LARGE, "too many elements (%zu)", want);
-	void *q = realloc(*p, n * size);
-	if (!q)
-		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for %zu entries", want);
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 static int add_file(tsdb_batch *b, const char *name, size_t *idx, tsdb_err *err)
 {
-	size_t cap = b->files_cap;
-	void *p = b->files;
-	if (grow(&p, &cap, b->nfiles + 1, sizeof *b->files, err))
+	char **files = tsdb_grow(b->files, &b->files_cap, b->nfiles + 1, sizeof *files, err);
+	if (!files)
 		return -1;
-	b->files = p;
-	b->files_cap = cap;
+	b->files = files;
 	char *copy = strdup(name);
 	if (!copy)
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
@@ -144,16 +126,15 @@ static int push(tsdb_batch *b, tsdb_series *s, size_t file, size_t line,
 	if (b->n == b->cap) {
 		/* series and origin grow together, so they always share cap */
 		size_t cap = b->cap, cap2 = b->cap;
-		void *p = b->series, *q = b->origin;
-		int rc = grow(&p, &cap, b->n + 1, sizeof *b->series, err);
-		b->series = p;
-		if (rc == 0)
-			rc = grow(&q, &cap2, cap, sizeof *b->origin, err);
-		b->origin = q;
-		if (rc) {
+		tsdb_series *series = tsdb_grow(b->series, &cap, b->n + 1, sizeof *series, err);
+		if (series)
+			b->series = series;
+		tsdb_origin *origin = series ? tsdb_grow(b->origin, &cap2, cap, sizeof *origin, err) : NULL;
+		if (!origin) {
 			tsdb_series_free(s);
 			return FATAL;
 		}
+		b->origin = origin;
 		b->cap = cap;
 	}
 	b->series[b->n] = *s;
@@ -477,12 +458,12 @@ int tsdb_input_list_dir(DIR *d, const char *path, int nofollow, size_t max, char
 			rc = tsdb_errf(err, TSDB_E_TOO_LARGE, "%s holds more than %zu files", path, max);
 			break;
 		}
-		void *p = names;
-		if (grow(&p, &cap, n + 1, sizeof *names, err)) {
+		char **grown = tsdb_grow(names, &cap, n + 1, sizeof *names, err);
+		if (!grown) {
 			rc = -1;
 			break;
 		}
-		names = p;
+		names = grown;
 		if (!(names[n] = strdup(e->d_name))) {
 			rc = tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory listing %s", path);
 			break;

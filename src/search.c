@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 int tsdb_hit_cmp(const tsdb_hit *a, const tsdb_hit *b)
 {
 	if (a->distance != b->distance)
@@ -185,14 +187,10 @@ typedef struct cand_heap {
 
 static int heap_push(cand_heap *h, cand x, tsdb_err *err)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? 2 * h->cap : 256;
-		cand *c = realloc(h->c, cap * sizeof *c);
-		if (!c)
-			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-		h->c = c;
-		h->cap = cap;
-	}
+	cand *c = tsdb_grow(h->c, &h->cap, h->n + 1, sizeof *c, err);
+	if (!c)
+		return -1;
+	h->c = c;
 	size_t i = h->n++;
 	for (; i > 0 && h->c[(i - 1) / 2].lb > x.lb; i = (i - 1) / 2)
 		h->c[i] = h->c[(i - 1) / 2];
@@ -405,7 +403,8 @@ typedef struct within_ctx {
 	const tsdb_query *q;
 	double radius;
 	tsdb_hit *h;
-	uint32_t n, cap;
+	uint32_t n;
+	size_t cap;
 	tsdb_search_stats *st;
 } within_ctx;
 
@@ -418,16 +417,10 @@ static double within_visit(void *p, const tsdb_rec *rec, tsdb_err *err)
 		return damaged_distance(cx->db, rec, err);
 	if (d > cx->radius)
 		return cx->radius;
-	if (cx->n == cx->cap) {
-		uint32_t cap = cx->cap ? 2 * cx->cap : 64;
-		tsdb_hit *h = realloc(cx->h, cap * sizeof *h);
-		if (!h) {
-			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-			return NAN;
-		}
-		cx->h = h;
-		cx->cap = cap;
-	}
+	tsdb_hit *h = tsdb_grow(cx->h, &cx->cap, (size_t)cx->n + 1, sizeof *h, err);
+	if (!h)
+		return NAN;
+	cx->h = h;
 	cx->h[cx->n++] = (tsdb_hit){.distance = d, .id = rec->id, .id_len = rec->id_len, .off = rec->off};
 	return cx->radius;
 }

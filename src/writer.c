@@ -22,6 +22,7 @@
 
 #include "crc32c.h"
 #include "dbformat.h"
+#include "grow.h"
 #include "le.h"
 #include "rng.h"
 
@@ -457,14 +458,10 @@ typedef struct vpkeys {
 
 static int vpkeys_add(vpkeys *ks, double d, uint32_t row, uint64_t off, tsdb_err *err)
 {
-	if (ks->n == ks->cap) {
-		size_t cap = ks->cap ? 2 * ks->cap : 256;
-		vpkey *k = realloc(ks->k, cap * sizeof *k);
-		if (!k)
-			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-		ks->k = k;
-		ks->cap = cap;
-	}
+	vpkey *k = tsdb_grow(ks->k, &ks->cap, ks->n + 1, sizeof *k, err);
+	if (!k)
+		return -1;
+	ks->k = k;
 	ks->k[ks->n++] = (vpkey){d, row, off};
 	return 0;
 }
@@ -507,13 +504,14 @@ static int pivots_add(pivots *pv, uint32_t row, uint64_t rec_off, const double *
 {
 	size_t size = tsdb_pivot_size(pv->nvp);
 	if (pv->n == pv->cap) {
-		size_t cap = pv->cap ? 2 * pv->cap : 256;
-		uint8_t *b = realloc(pv->buf, cap * size);
+		/* buf and dist grow together, so they always share cap */
+		size_t cap = pv->cap, cap2 = pv->cap;
+		uint8_t *b = tsdb_grow(pv->buf, &cap, pv->n + 1, size, err);
 		if (b)
 			pv->buf = b;
-		double *d = b ? realloc(pv->dist, cap * pv->nvp * sizeof *d) : NULL;
+		double *d = b ? tsdb_grow(pv->dist, &cap2, cap, pv->nvp * sizeof *d, err) : NULL;
 		if (!d)
-			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+			return -1;
 		pv->dist = d;
 		pv->cap = cap;
 	}
