@@ -5,6 +5,7 @@
 #   make test-asan    the same suite built with -fsanitize=address,undefined
 #   make bench        run the benchmarks (tables on stdout)
 #   make db           create the default database in db/ (1000 series, 20 vantage points)
+#   make layers       check the module dependency rules (docs/DESIGN.md); run by make test
 #   make demo         install what is missing, build, make the db, serve it on loopback, query it
 #   make install      PREFIX=/usr/local DESTDIR=
 #
@@ -27,13 +28,15 @@ SANFLAGS  =
 OPT       = -O2
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libsystemd 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla \
              -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DTSDB_DEFAULT_DB='"$(DBDIR)"' \
              -Iinclude $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+# Each object also writes its header dependencies (build/**/*.d, read below).
+DEPFLAGS  = -MMD -MP
 LDFLAGS  ?=
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
@@ -46,17 +49,17 @@ TESTS     := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test test-asan check bench db demo install clean deps
+.PHONY: all test test-asan check bench db demo install clean deps layers
 all: $(PROGS)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/cmd/%.o: src/cmd/%.c $(wildcard include/*.h) | $(BUILD)/obj/cmd
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/cmd/%.o: src/cmd/%.c | $(BUILD)/obj/cmd
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/client/%.o: client/%.c $(wildcard include/*.h) | $(BUILD)/obj/client
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/client/%.o: client/%.c | $(BUILD)/obj/client
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	rm -f $@
@@ -79,21 +82,29 @@ $(BUILD)/bin/tsdb-handler: $(BUILD)/obj/cmd/tsdb-handler.o $(LIB) | $(BUILD)/bin
 $(BUILD)/bin/simsearch: $(BUILD)/obj/client/simsearch.o $(LIB) | $(BUILD)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/tap.h $(LIB) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Itests/c $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+$(BUILD)/tests/%: tests/c/%.c $(LIB) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests/c $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB) | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -pthread
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -pthread
 
 # The service benchmark's floor: linked exactly like tsdb-handler.
 $(BUILD)/bench/empty-handler: tests/bench/empty_handler.c $(LIB) | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(HANDLER_LIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(HANDLER_LIBS)
 
 $(BUILD)/obj $(BUILD)/obj/cmd $(BUILD)/obj/client $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@
 
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
 test: $(PROGS) $(TESTS)
+	scripts/layers $(BUILD)
 	tests/run $(BUILD)
+
+# The dependency rules of docs/DESIGN.md ("Modules and layers"), checked
+# on the includes of every source and on the symbols of the linked programs.
+layers: $(PROGS)
+	scripts/layers $(BUILD)
 
 test-asan:
 	$(MAKE) SAN=1 test
@@ -147,31 +158,9 @@ uninstall:
 	      $(foreach f,$(notdir $(DOCS)),'$(DESTDIR)$(DOCDIR)/$(f)')
 	-rmdir '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
 
-# make db: the demo database in db/ (grid length 1024, mult 1, 20 vantage
-# points, 1000 synthetic series of seed 1), unless db/tsdb.db exists.  It is
-# built in db/.new and moved into place only when complete, so an
-# interrupted run never leaves a half-filled db/tsdb.db behind.
+# make db: the default database in db/ (scripts/mkdb).
 db: $(BUILD)/bin/tsdb
-	@if [ -e db/tsdb.db ] && ! $(BUILD)/bin/tsdb info --db db >/dev/null 2>db/.info-error && \
-	    grep -q 'older tsdb' db/.info-error; then \
-		echo "make db: db/tsdb.db has a layout this build does not read; moving it to db/tsdb.db.old-layout"; \
-		mv -f db/tsdb.db db/tsdb.db.old-layout; \
-	fi; rm -f db/.info-error
-	@if [ -e db/tsdb.db ]; then \
-		echo "make db: db/tsdb.db already exists; leaving it as it is (delete db/tsdb.db and db/LOCK to start over)"; \
-	else \
-		set -e; mkdir -p db; rm -rf db/.new; \
-		echo "make db: creating the default database in db/ (1000 series, 20 vantage points)"; \
-		echo "$(BUILD)/bin/tsdb init --db db/.new"; \
-		$(BUILD)/bin/tsdb init --db db/.new; \
-		echo "$(BUILD)/bin/tsdb gen --seed 1 1000 | $(BUILD)/bin/tsdb insert --db db/.new -"; \
-		$(BUILD)/bin/tsdb gen --seed 1 1000 | $(BUILD)/bin/tsdb insert --db db/.new -; \
-		n=$$($(BUILD)/bin/tsdb info --db db/.new | sed -n 's/^series  *//p'); \
-		if [ "$$n" != 1000 ]; then echo "make db: db/.new holds '$$n' series, not 1000" >&2; exit 1; fi; \
-		for f in db/.new/*; do [ "$$f" = db/.new/tsdb.db ] || mv -f "$$f" db/; done; \
-		mv db/.new/tsdb.db db/tsdb.db; rmdir db/.new; \
-		echo "make db: done: db/ holds 1000 series"; \
-	fi
+	scripts/mkdb $(BUILD)
 
 # make demo: scripts/deps, make, make db, then serve db/ on 127.0.0.1 and
 # query it with simsearch (see scripts/demo).

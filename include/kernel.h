@@ -1,5 +1,5 @@
 /*
- * kernel.h - the distance of DESIGN.md, and nothing about storage.
+ * kernel.h - the distance of docs/DESIGN.md, and nothing about storage.
  *
  * A database fixes the grid length L and the kernel multiplier mult.  A
  * series is linearly interpolated onto the grid t_i = i/L with periodic

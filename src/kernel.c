@@ -1,6 +1,6 @@
 /*
  * kernel.c - grid interpolation, standardization and the kernel distance
- * of DESIGN.md, on FFTW (double precision, r2c/c2r, FFTW_ESTIMATE).
+ * of docs/DESIGN.md, on FFTW (double precision, r2c/c2r, FFTW_ESTIMATE).
  *
  * Invariants:
  *  - tsdb_kernel_distance allocates nothing: it runs one c2r plan made in

@@ -13,7 +13,7 @@
  * handler's status comes from it).  When the deep check passes and the
  * vantage points are consistent too, the file is self-consistent, so the
  * vantage-point search must return exactly the brute-force answer
- * (decision 6 of DESIGN.md); a difference aborts.
+ * (decision 6 of docs/DESIGN.md); a difference aborts.
  *
  * Every structure in the file carries a CRC-32C, so random mutations would
  * almost never get past the checksums.  A custom mutator therefore

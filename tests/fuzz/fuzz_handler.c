@@ -6,7 +6,7 @@
  *  - the status is the one tsdb_request_decode gives for the same body when
  *    that fails; an OK answer has the fields docs/PROTOCOL.md lists;
  *  - get returns the inserted points bit for bit and the inserted metadata
- *    (decision 5 of DESIGN.md);
+ *    (decision 5 of docs/DESIGN.md);
  *  - list returns exactly the stored ids after `after` with `prefix`, in
  *    byte order, at most `limit`, and `more` is right;
  *  - with_id, with_ts and within return exactly what a brute-force scan

@@ -1,7 +1,7 @@
 /*
  * fuzz_series.c - libFuzzer target for the series parsers (series.h): the
  * text format and every JSON shape, plus the promise behind decision 5 of
- * DESIGN.md that accepted points come back bit for bit.
+ * docs/DESIGN.md (decision 5) that accepted points come back bit for bit.
  *
  * For each input:
  *  - tsdb_series_parse_text with a large and a tiny point bound; the two
