@@ -19,6 +19,7 @@
 #include "crc32c.h"
 #include "dbformat.h"
 #include "le.h"
+#include "path.h"
 
 const char *tsdb_db_dir(const char *dir)
 {
@@ -141,20 +142,11 @@ static int open_common(tsdb_db *db, tsdb_err *err)
 	return 0;
 }
 
-static int path_join(char **out, const char *dir, const char *name, tsdb_err *err)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	if (!(*out = malloc(n)))
-		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-	snprintf(*out, n, "%s/%s", dir, name);
-	return 0;
-}
-
 int tsdb_db_open(tsdb_db *db, const char *dir, tsdb_err *err)
 {
 	memset(db, 0, sizeof *db);
 	db->snap.fd = -1;
-	if (!(db->dir = strdup(dir)) || path_join(&db->path, dir, TSDB_DATA_FILE, err) < 0) {
+	if (!(db->dir = strdup(dir)) || tsdb_path_join(&db->path, dir, TSDB_DATA_FILE, err) < 0) {
 		tsdb_db_close(db);
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
 	}

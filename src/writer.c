@@ -24,6 +24,7 @@
 #include "dbformat.h"
 #include "grow.h"
 #include "le.h"
+#include "path.h"
 #include "rng.h"
 
 /* ---- the locked writer state ------------------------------------------- */
@@ -43,21 +44,12 @@ typedef struct wstate {
 	size_t buf_cap;
 } wstate;
 
-static int path_join(char **out, const char *dir, const char *name, tsdb_err *err)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	if (!(*out = malloc(n)))
-		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-	snprintf(*out, n, "%s/%s", dir, name);
-	return 0;
-}
-
 /* Exclusive lock on DIR/LOCK; the descriptor is the lock (closing it or
  * dying releases it, so a killed writer never leaves a stale lock). */
 static int lock_dir(const char *dir, int create, tsdb_err *err)
 {
 	char *path;
-	if (path_join(&path, dir, TSDB_LOCK_FILE, err) < 0)
+	if (tsdb_path_join(&path, dir, TSDB_LOCK_FILE, err) < 0)
 		return -1;
 	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
 	if (fd < 0) {
@@ -120,7 +112,7 @@ static int ws_open(wstate *ws, const char *dir, tsdb_err *err)
 	ws->lock_fd = -1;
 	if ((ws->lock_fd = lock_dir(dir, 0, err)) < 0)
 		goto fail;
-	if (path_join(&ws->path, dir, TSDB_DATA_FILE, err) < 0)
+	if (tsdb_path_join(&ws->path, dir, TSDB_DATA_FILE, err) < 0)
 		goto fail;
 	if (cow_writer_open(&ws->w, ws->path, err) < 0)
 		goto fail;
@@ -292,7 +284,8 @@ int tsdb_init(const char *dir, const tsdb_params *p, tsdb_err *err)
 	wstate ws;
 	memset(&ws, 0, sizeof ws);
 	ws.lock_fd = -1;
-	if (path_join(&path, dir, TSDB_DATA_FILE, err) < 0 || path_join(&tmp, dir, TSDB_DATA_FILE ".new", err) < 0)
+	if (tsdb_path_join(&path, dir, TSDB_DATA_FILE, err) < 0 ||
+	    tsdb_path_join(&tmp, dir, TSDB_DATA_FILE ".new", err) < 0)
 		goto out;
 	if (access(path, F_OK) == 0) {
 		tsdb_errf(err, TSDB_E_DUPLICATE, "%s already holds a database", dir);
@@ -1035,7 +1028,7 @@ int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after,
 	memset(&nw, 0, sizeof nw);
 	nw.wfd = -1;
 	remap_ctx rm = {0}, pm = {0};   /* records, pivot rows: old -> new offsets */
-	if (path_join(&tmp, dir, TSDB_DATA_FILE ".compact", err) < 0)
+	if (tsdb_path_join(&tmp, dir, TSDB_DATA_FILE ".compact", err) < 0)
 		goto out;
 	unlink(tmp);
 	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&nw, tmp, err) < 0)
