@@ -50,6 +50,7 @@
 #include "cowfile.h"
 #include "err.h"
 #include "kernel.h"
+#include "rbkeys.h"
 #include "rbtree.h"
 #include "series.h"
 

@@ -3,7 +3,9 @@
  *
  * Knows nothing of series, distances or the protocol: a tree maps unique
  * keys of one key kind to 64-bit values.  Key kinds are small vtables
- * (size, compare, describe), so a new kind needs no tree code.
+ * (size, compare, describe), so a new kind needs no tree code: the tree
+ * reaches keys only through them.  The kinds the database uses are in
+ * rbkeys.h.
  *
  * Node on disk (4-aligned, little-endian):
  *     u32 crc32c of bytes [4, size)
@@ -47,19 +49,6 @@ typedef struct rbt_keykind {
 	int (*cmp)(const uint8_t *a, const uint8_t *b);
 	void (*describe)(const uint8_t *k, char *buf, size_t cap);
 } rbt_keykind;
-
-/* (float64 distance, uint32 row): 12 bytes, by distance then row. */
-extern const rbt_keykind rbt_key_distrow;
-/* u8 length (1..255) + bytes: byte-wise order, a prefix first. */
-extern const rbt_keykind rbt_key_bytes;
-
-const rbt_keykind *rbt_keykind_by_id(uint8_t id);
-
-void rbt_distrow_put(uint8_t out[12], double distance, uint32_t row);
-double rbt_distrow_distance(const uint8_t *key);
-uint32_t rbt_distrow_row(const uint8_t *key);
-/* Encodes len (1..255) bytes; returns the key size or 0 if len is bad. */
-uint32_t rbt_bytes_put(uint8_t out[RBT_KEY_MAX], const void *bytes, size_t len);
 
 typedef struct rbt_root {
 	uint64_t node;   /* offset of the root node, 0 for an empty tree */

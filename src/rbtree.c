@@ -11,7 +11,6 @@
  */
 #include "rbtree.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,100 +21,6 @@
 #define DIRTY (UINT64_C(1) << 63)
 #define RBT_CHUNK 1024u
 #define INFO_RED 1u
-
-/* ---- key kinds ---------------------------------------------------------- */
-
-static uint32_t distrow_size(const uint8_t *k, uint32_t avail)
-{
-	if (avail < 12)
-		return 0;
-	double d = lef64_get(k);
-	return isnan(d) ? 0 : 12;
-}
-
-static int distrow_cmp(const uint8_t *a, const uint8_t *b)
-{
-	double da = lef64_get(a), db = lef64_get(b);
-	if (da != db)
-		return da < db ? -1 : 1;
-	uint32_t ra = le32_get(a + 8), rb = le32_get(b + 8);
-	return ra == rb ? 0 : (ra < rb ? -1 : 1);
-}
-
-static void distrow_describe(const uint8_t *k, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "(%.17g, row %u)", lef64_get(k), le32_get(k + 8));
-}
-
-const rbt_keykind rbt_key_distrow = {
-	.id = 1, .name = "distance-row", .max_size = 12,
-	.size = distrow_size, .cmp = distrow_cmp, .describe = distrow_describe,
-};
-
-static uint32_t bytes_size(const uint8_t *k, uint32_t avail)
-{
-	if (avail < 1 || k[0] == 0 || (uint32_t)k[0] + 1 > avail)
-		return 0;
-	return (uint32_t)k[0] + 1;
-}
-
-static int bytes_cmp(const uint8_t *a, const uint8_t *b)
-{
-	size_t la = a[0], lb = b[0];
-	int c = memcmp(a + 1, b + 1, la < lb ? la : lb);
-	if (c)
-		return c < 0 ? -1 : 1;
-	return la == lb ? 0 : (la < lb ? -1 : 1);
-}
-
-static void bytes_describe(const uint8_t *k, char *buf, size_t cap)
-{
-	size_t n = 0;
-	if (cap < 8)
-		return;
-	buf[n++] = '\'';
-	for (size_t i = 0; i < k[0] && n + 6 < cap; i++) {
-		uint8_t c = k[1 + i];
-		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-			buf[n++] = (char)c;
-		else
-			n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
-	}
-	buf[n++] = '\'';
-	buf[n] = '\0';
-}
-
-const rbt_keykind rbt_key_bytes = {
-	.id = 2, .name = "bytes", .max_size = 256,
-	.size = bytes_size, .cmp = bytes_cmp, .describe = bytes_describe,
-};
-
-const rbt_keykind *rbt_keykind_by_id(uint8_t id)
-{
-	static const rbt_keykind *const kinds[] = {&rbt_key_distrow, &rbt_key_bytes};
-	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		if (kinds[i]->id == id)
-			return kinds[i];
-	return NULL;
-}
-
-void rbt_distrow_put(uint8_t out[12], double distance, uint32_t row)
-{
-	lef64_put(out, distance);
-	le32_put(out + 8, row);
-}
-
-double rbt_distrow_distance(const uint8_t *key) { return lef64_get(key); }
-uint32_t rbt_distrow_row(const uint8_t *key) { return le32_get(key + 8); }
-
-uint32_t rbt_bytes_put(uint8_t out[RBT_KEY_MAX], const void *bytes, size_t len)
-{
-	if (len < 1 || len > 255)
-		return 0;
-	out[0] = (uint8_t)len;
-	memcpy(out + 1, bytes, len);
-	return (uint32_t)len + 1;
-}
 
 /* ---- committed nodes ---------------------------------------------------- */
 

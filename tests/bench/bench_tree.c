@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cowfile.h"
+#include "rbkeys.h"
 #include "rbtree.h"
 #include "benchutil.h"
 #include "rng.h"

@@ -18,6 +18,7 @@
 #include "cowfile.h"
 #include "crc32c.h"
 #include "le.h"
+#include "rbkeys.h"
 #include "rbtree.h"
 #include "rng.h"
 #include "tap.h"
