@@ -65,8 +65,19 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/tsdb: $(BUILD)/obj/cmd/tsdb.o $(LIB) | $(BUILD)/bin
+# tsdb is every file of src/cmd/tsdb/ and its manual (man/tsdb.txt).
+TSDB_OBJ := $(patsubst src/cmd/tsdb/%.c,$(BUILD)/obj/cmd/tsdb/%.o,$(wildcard src/cmd/tsdb/*.c)) \
+            $(BUILD)/obj/man/tsdb.o
+$(TSDB_OBJ): | $(BUILD)/obj/cmd/tsdb $(BUILD)/obj/man
+$(BUILD)/bin/tsdb: $(TSDB_OBJ) $(LIB) | $(BUILD)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -pthread
+
+# The manuals: man/PROG.txt as C strings PROG_manual_* (scripts/mkmanual).
+$(BUILD)/man/%.c: man/%.txt scripts/mkmanual | $(BUILD)/man
+	scripts/mkmanual $(subst -,_,$*)_manual $< >$@.tmp && mv -f $@.tmp $@
+
+$(BUILD)/obj/man/%.o: $(BUILD)/man/%.c | $(BUILD)/obj/man
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The handler is exec'ed once per connection: it is linked static-pie, so
 # exec maps no shared objects and runs no dynamic loader, and keeps ASLR
@@ -76,10 +87,10 @@ HANDLER_LIBS = $(PKG_LIBS)
 else
 HANDLER_LIBS = -static-pie $(shell pkg-config --libs-only-l $(PKGS) 2>/dev/null) -lm
 endif
-$(BUILD)/bin/tsdb-handler: $(BUILD)/obj/cmd/tsdb-handler.o $(LIB) | $(BUILD)/bin
+$(BUILD)/bin/tsdb-handler: $(BUILD)/obj/cmd/tsdb-handler.o $(BUILD)/obj/man/tsdb-handler.o $(LIB) | $(BUILD)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HANDLER_LIBS)
 
-$(BUILD)/bin/simsearch: $(BUILD)/obj/client/simsearch.o $(LIB) | $(BUILD)/bin
+$(BUILD)/bin/simsearch: $(BUILD)/obj/client/simsearch.o $(BUILD)/obj/man/simsearch.o $(LIB) | $(BUILD)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/c/%.c $(LIB) | $(BUILD)/tests
@@ -92,7 +103,8 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB) | $(BUILD)/bench
 $(BUILD)/bench/empty-handler: tests/bench/empty_handler.c $(LIB) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(HANDLER_LIBS)
 
-$(BUILD)/obj $(BUILD)/obj/cmd $(BUILD)/obj/client $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
+$(BUILD)/obj $(BUILD)/obj/cmd $(BUILD)/obj/client $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench \
+$(BUILD)/obj/cmd/tsdb $(BUILD)/obj/man $(BUILD)/man:
 	mkdir -p $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

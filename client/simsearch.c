@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cliopt.h"
 #include "client.h"
-#include "numparse.h"
 #include "err.h"
 #include "proto.h"
 #include "series.h"
@@ -31,7 +31,7 @@
 enum exit_code {
 	EXIT_OKAY = 0,
 	EXIT_LOCAL = 1,    /* unreadable or invalid input file, out of memory */
-	EXIT_USAGE = 2,    /* also a malformed --server address */
+	EXIT_USAGE = TSDB_CLI_USAGE, /* also a malformed --server address */
 	EXIT_CONNECT = 3,  /* no answer: resolution, connection, timeout, malformed response */
 	EXIT_SERVER = 4,   /* the server answered with a status other than OK */
 };
@@ -39,57 +39,10 @@ enum exit_code {
 #define SPARK_POINTS 32              /* "shape" asked for on a terminal */
 #define MAX_INPUT_BYTES (64u << 20)  /* a query file; the server's frame bound is smaller */
 
-static const char usage_text[] =
-"Usage:\n"
-"  simsearch [OPTIONS] FILE             the k stored series most like the series in FILE\n"
-"  simsearch [OPTIONS] --id ID          the k stored series most like stored series ID\n"
-"  simsearch [OPTIONS] --within R FILE  every stored series within distance R of FILE\n"
-"  simsearch [OPTIONS] --within R --id ID\n"
-"  simsearch [OPTIONS] get ID           the original points and metadata of ID\n"
-"  simsearch [OPTIONS] info             the database's parameters and counts\n"
-"  simsearch [OPTIONS] list [--prefix P] [--after ID] [--limit N]\n"
-"\n"
-"Asks a tsdb server.  Distances are tsdb's kernel distance, from 0 (the same\n"
-"shape) to below sqrt(2), invariant to a phase shift; ties are broken by id.\n"
-"A query by --id leaves the series itself out of the results.\n"
-"\n"
-"FILE holds one series, as text (two columns, time in [0, 1) and value;\n"
-"further columns, blank lines and '#' comments are ignored) or as JSON when\n"
-"its first non-blank character is '{' or '[' (an object {\"t\": [..], \"v\": [..]},\n"
-"{\"time_points\": [..], \"data_points\": [..]}, [[t..], [v..]] or [[t, v], ..]).\n"
-"\"-\" reads standard input.  A file named get, info or list is written ./get.\n"
-"\n"
-"Options:\n"
-"  -k N              how many series to return (default 5; the server bounds it)\n"
-"  --within R        all series at distance <= R (R >= 0) instead of the k nearest\n"
-"  --id ID           query by a stored series instead of a FILE\n"
-"  --limit N         list: ids per page (default 100); --within: most results\n"
-"                    (default: the server's bound)\n"
-"  --prefix P        list: only ids that begin with P\n"
-"  --after ID        list: only ids after ID (the last id of the previous page)\n"
-"  --server ADDR     HOST:PORT, [IPV6]:PORT, HOST (port 7411) or unix:PATH\n"
-"                    (default: $TSDB_SERVER, else " TSDB_DEFAULT_SERVER ")\n"
-"  --timeout SECS    give up after SECS seconds in all (default 10)\n"
-"  --json            print the response payload as one line of JSON\n"
-"  --no-sparkline    no sparklines (they are drawn only on a terminal)\n"
-"  -h, --help        this text\n"
-"  --version         the version\n"
-"\n"
-"Output: a table of rank, id and distance (6 decimals), with a sparkline\n"
-"of each series' shape when standard output is a terminal; get prints\n"
-"'# id:' and '# meta:' lines, then the points as two columns t v (%.17g,\n"
-"so they read back exactly); info prints one parameter per line; list\n"
-"prints one id per line and says on standard error how to get the next page.\n"
-"\n"
-"Exit status:\n"
-"  0  success\n"
-"  1  a local error: FILE unreadable or not a valid series\n"
-"  2  a usage error (a malformed --server address included)\n"
-"  3  no answer: unknown host, connection refused, timeout, malformed response\n"
-"  4  the server refused the request (its status and message are printed)\n"
-"\n"
-"Environment:\n"
-"  TSDB_SERVER       the default for --server\n";
+/* man/simsearch.txt */
+extern const char simsearch_manual_usage[];
+
+static const tsdb_cli cli = {.prog = "simsearch", .try_more = " for more information"};
 
 enum mode { MODE_NEAREST, MODE_WITHIN, MODE_GET, MODE_INFO, MODE_LIST };
 
@@ -108,136 +61,141 @@ typedef struct options {
 	bool sparkline;
 } options;
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("simsearch: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'simsearch --help' for more information.\n", stderr);
-	return EXIT_USAGE;
-}
+enum { OPT_ID = 256, OPT_WITHIN, OPT_SERVER, OPT_TIMEOUT, OPT_JSON, OPT_NOSPARK, OPT_PREFIX,
+       OPT_AFTER, OPT_LIMIT, OPT_VERSION };
 
-/* Whole-string integer in lo..hi (lo >= 0), or -1. */
-static int parse_long(const char *s, long lo, long hi, long *out)
+static const struct option longopts[] = {
+	{"id", required_argument, NULL, OPT_ID},
+	{"within", required_argument, NULL, OPT_WITHIN},
+	{"server", required_argument, NULL, OPT_SERVER},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"no-sparkline", no_argument, NULL, OPT_NOSPARK},
+	{"prefix", required_argument, NULL, OPT_PREFIX},
+	{"after", required_argument, NULL, OPT_AFTER},
+	{"limit", required_argument, NULL, OPT_LIMIT},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+/* -k and --limit: a whole positive number, 0 meaning "not given". */
+static int count_opt(const char *name, const char *arg, long *out)
 {
 	uint64_t v;
-	if (tsdb_parse_u64(s, (uint64_t)lo, (uint64_t)hi, &v))
+	if (tsdb_cli_u64(&cli, name, "a positive integer", arg, 1, 1000000000, &v))
 		return -1;
 	*out = (long)v;
 	return 0;
 }
 
-/* Whole-string finite number in lo..hi, or -1. */
-static int parse_double(const char *s, double lo, double hi, double *out)
+/* The options that take a value, and getopt's errors; -1 to go on, else
+ * the exit status. */
+static int value_opt(int c, char **argv, options *o, bool *within)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+	double secs;
+	switch (c) {
+	case 'k':
+		return count_opt("-k", optarg, &o->k) ? EXIT_USAGE : -1;
+	case OPT_LIMIT:
+		return count_opt("--limit", optarg, &o->limit) ? EXIT_USAGE : -1;
+	case OPT_WITHIN:
+		if (tsdb_cli_double(&cli, "--within", "a distance >= 0", optarg, 0, 0, 1e300,
+				    &o->radius))
+			return EXIT_USAGE;
+		*within = true;
 		return -1;
-	*out = v;
-	return 0;
+	case OPT_TIMEOUT:
+		if (tsdb_cli_double(&cli, "--timeout", "seconds in 0.001..86400", optarg, 0.001, 0,
+				    86400, &secs))
+			return EXIT_USAGE;
+		o->timeout_ms = (int)ceil(secs * 1000);
+		return -1;
+	case OPT_ID: o->id = optarg; return -1;
+	case OPT_SERVER: o->server = optarg; return -1;
+	case OPT_PREFIX: o->prefix = optarg; return -1;
+	case OPT_AFTER: o->after = optarg; return -1;
+	default: return tsdb_cli_getopt_error(&cli, c, argv);
+	}
+}
+
+/* One option; -1 to go on, else the exit status. */
+static int handle_opt(int c, char **argv, options *o, bool *within)
+{
+	switch (c) {
+	case OPT_JSON: o->json = true; return -1;
+	case OPT_NOSPARK: o->sparkline = false; return -1;
+	case 'h':
+		fputs(simsearch_manual_usage, stdout);
+		return EXIT_OKAY;
+	case OPT_VERSION:
+		puts("simsearch (tsdb) " SIMSEARCH_VERSION);
+		return EXIT_OKAY;
+	default:
+		return value_opt(c, argv, o, within);
+	}
+}
+
+/* get ID, info, list: -1 to go on, else the exit status. */
+static int command_args(options *o, char **pos, int npos, bool within)
+{
+	const char *cmd = pos[0];
+	o->mode = cmd[0] == 'g' ? MODE_GET : cmd[0] == 'i' ? MODE_INFO : MODE_LIST;
+	int want = o->mode == MODE_GET ? 2 : 1;
+	if (npos != want)
+		return tsdb_cli_usage(&cli, o->mode == MODE_GET ? "%s: expects one ID"
+								 : "%s: expects no arguments", cmd);
+	if (o->id || within || o->k)
+		return tsdb_cli_usage(&cli, "%s: -k, --id and --within are for searches", cmd);
+	if (o->mode != MODE_LIST && (o->prefix || o->after || o->limit))
+		return tsdb_cli_usage(&cli, "%s: --prefix, --after and --limit are for list", cmd);
+	if (o->mode == MODE_GET)
+		o->id = pos[1];
+	return -1;
+}
+
+/* A search: one FILE or --id; -1 to go on, else the exit status. */
+static int search_args(options *o, char **pos, int npos, bool within)
+{
+	if (o->prefix || o->after)
+		return tsdb_cli_usage(&cli, "--prefix and --after are for list");
+	if (npos > 1)
+		return tsdb_cli_usage(&cli, "unexpected argument '%s'", pos[1]);
+	if ((npos == 1) == (o->id != NULL))
+		return tsdb_cli_usage(&cli, "give one query: a FILE or --id ID (see --help)");
+	o->file = npos == 1 ? pos[0] : NULL;
+	if (within) {
+		o->mode = MODE_WITHIN;
+		if (o->k)
+			return tsdb_cli_usage(&cli, "-k does not apply to --within (use --limit)");
+	} else if (o->limit) {
+		return tsdb_cli_usage(&cli, "--limit applies to list and --within");
+	}
+	return -1;
+}
+
+static bool is_command(const char *a)
+{
+	return a && (strcmp(a, "get") == 0 || strcmp(a, "info") == 0 || strcmp(a, "list") == 0);
 }
 
 /* Fills *o from argv; returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, options *o)
 {
-	enum { OPT_ID = 256, OPT_WITHIN, OPT_SERVER, OPT_TIMEOUT, OPT_JSON, OPT_NOSPARK,
-	       OPT_PREFIX, OPT_AFTER, OPT_LIMIT, OPT_VERSION };
-	static const struct option longopts[] = {
-		{"id", required_argument, NULL, OPT_ID},
-		{"within", required_argument, NULL, OPT_WITHIN},
-		{"server", required_argument, NULL, OPT_SERVER},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"no-sparkline", no_argument, NULL, OPT_NOSPARK},
-		{"prefix", required_argument, NULL, OPT_PREFIX},
-		{"after", required_argument, NULL, OPT_AFTER},
-		{"limit", required_argument, NULL, OPT_LIMIT},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
-	};
 	const char *env = getenv("TSDB_SERVER");
 	*o = (options){.mode = MODE_NEAREST, .server = env && *env ? env : TSDB_DEFAULT_SERVER,
 		       .timeout_ms = 10000, .sparkline = true};
 	bool within = false;
-	double secs;
-	int c;
+	int c, rc;
 	opterr = 0;  /* our own messages, with the usage hint */
-	while ((c = getopt_long(argc, argv, ":k:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			if (parse_long(optarg, 1, 1000000000L, &o->k))
-				return usage_error("-k: expected a positive integer, not '%s'", optarg);
-			break;
-		case OPT_ID: o->id = optarg; break;
-		case OPT_WITHIN:
-			if (parse_double(optarg, 0, 1e300, &o->radius))
-				return usage_error("--within: expected a distance >= 0, not '%s'", optarg);
-			within = true;
-			break;
-		case OPT_SERVER: o->server = optarg; break;
-		case OPT_TIMEOUT:
-			if (parse_double(optarg, 0.001, 86400, &secs))
-				return usage_error("--timeout: expected seconds in 0.001..86400, not '%s'",
-						   optarg);
-			o->timeout_ms = (int)ceil(secs * 1000);
-			break;
-		case OPT_JSON: o->json = true; break;
-		case OPT_NOSPARK: o->sparkline = false; break;
-		case OPT_PREFIX: o->prefix = optarg; break;
-		case OPT_AFTER: o->after = optarg; break;
-		case OPT_LIMIT:
-			if (parse_long(optarg, 1, 1000000000L, &o->limit))
-				return usage_error("--limit: expected a positive integer, not '%s'", optarg);
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OKAY;
-		case OPT_VERSION:
-			puts("simsearch (tsdb) " SIMSEARCH_VERSION);
-			return EXIT_OKAY;
-		case ':':
-		default: {
-			/* optopt names a short option; a long one is in argv. */
-			char shortopt[3] = {'-', (char)optopt, '\0'};
-			const char *opt = optopt > 0 && optopt < 256 ? shortopt : argv[optind - 1];
-			return usage_error(c == ':' ? "%s: missing argument" : "unknown option '%s'", opt);
-		}
-		}
-	}
+	while ((c = getopt_long(argc, argv, ":k:h", longopts, NULL)) != -1)
+		if ((rc = handle_opt(c, argv, o, &within)) >= 0)
+			return rc;
 	char **pos = argv + optind;
 	int npos = argc - optind;
-	const char *cmd = npos > 0 ? pos[0] : NULL;
-	if (cmd && (strcmp(cmd, "get") == 0 || strcmp(cmd, "info") == 0 || strcmp(cmd, "list") == 0)) {
-		o->mode = cmd[0] == 'g' ? MODE_GET : cmd[0] == 'i' ? MODE_INFO : MODE_LIST;
-		int want = o->mode == MODE_GET ? 2 : 1;
-		if (npos != want)
-			return usage_error(o->mode == MODE_GET ? "%s: expects one ID"
-							       : "%s: expects no arguments", cmd);
-		if (o->id || within || o->k)
-			return usage_error("%s: -k, --id and --within are for searches", cmd);
-		if (o->mode != MODE_LIST && (o->prefix || o->after || o->limit))
-			return usage_error("%s: --prefix, --after and --limit are for list", cmd);
-		if (o->mode == MODE_GET)
-			o->id = pos[1];
-		return -1;
-	}
-	if (o->prefix || o->after)
-		return usage_error("%s", "--prefix and --after are for list");
-	if (npos > 1)
-		return usage_error("unexpected argument '%s'", pos[1]);
-	if ((npos == 1) == (o->id != NULL))
-		return usage_error("%s", "give one query: a FILE or --id ID (see --help)");
-	o->file = npos == 1 ? pos[0] : NULL;
-	if (within) {
-		o->mode = MODE_WITHIN;
-		if (o->k)
-			return usage_error("%s", "-k does not apply to --within (use --limit)");
-	} else if (o->limit) {
-		return usage_error("%s", "--limit applies to list and --within");
-	}
-	return -1;
+	if (npos > 0 && is_command(pos[0]))
+		return command_args(o, pos, npos, within);
+	return search_args(o, pos, npos, within);
 }
 
 /* Reads FILE (text or JSON, detected by its first non-blank byte) as the

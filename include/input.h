@@ -141,4 +141,9 @@ int tsdb_input_finish(tsdb_batch *b, const tsdb_input_opts *o, tsdb_err *err);
  * as 'id'; the longest such id wins), or -1 when it names none. */
 ptrdiff_t tsdb_batch_blame(const tsdb_batch *b, const tsdb_err *err);
 
+/* A search query: path ("-" is standard input) must hold exactly one
+ * series, which may have no id; it is loaded into the empty batch b (with
+ * the default bounds).  Anything else is an error naming the path. */
+int tsdb_input_load_query(tsdb_batch *b, const char *path, tsdb_err *err);
+
 #endif

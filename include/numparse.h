@@ -1,14 +1,20 @@
 /*
- * numparse.h - the one strict parser of unsigned decimal integers that the
- * programs' option handling shares: the whole string must be digits (no
- * sign, no blanks, no trailing bytes) and the value within [lo, hi].
+ * numparse.h - the strict number parsers that the programs' option
+ * handling shares: the whole string must be the number (no blanks, no
+ * trailing bytes) and the value within its bounds.
  */
 #ifndef TSDB_NUMPARSE_H
 #define TSDB_NUMPARSE_H
 
 #include <stdint.h>
 
-/* 0 and *out on success; -1 (and *out untouched) otherwise. */
+/* An unsigned decimal integer in [lo, hi]: digits only, no sign.  0 and
+ * *out on success; -1 (and *out untouched) otherwise. */
 int tsdb_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
+/* A finite number (strtod syntax, no overflow or underflow) in [lo, hi];
+ * with open_lo, lo itself is excluded.  0 and *out on success; -1 (and
+ * *out untouched) otherwise.  -0 is returned as it was written. */
+int tsdb_parse_double(const char *s, double lo, int open_lo, double hi, double *out);
 
 #endif

@@ -64,6 +64,13 @@ int tsdb_search_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t
 int tsdb_search_brute(tsdb_db *db, const tsdb_query *q, uint32_t k, tsdb_hit *hits,
 		      uint32_t *nhits, tsdb_search_stats *st, tsdb_err *err);
 
+/* The reference for tsdb_search_within: every distance (tsdb_search_brute
+ * over all stored series), then those within radius, at most limit (then
+ * *truncated = 1).  *hits is malloc'd; NULL after a failure. */
+int tsdb_search_brute_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t limit,
+			     tsdb_hit **hits, uint32_t *nhits, int *truncated,
+			     tsdb_search_stats *st, tsdb_err *err);
+
 /* (distance, id) order. */
 int tsdb_hit_cmp(const tsdb_hit *a, const tsdb_hit *b);
 

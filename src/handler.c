@@ -39,7 +39,7 @@
 
 #include "db.h"
 #include "payload.h"
-#include "search.h"
+#include "query.h"
 #include "series.h"
 
 void tsdb_handler_config_default(tsdb_handler_config *cfg)
@@ -89,79 +89,52 @@ static int oom(tsdb_err *err)
 	return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory building the response");
 }
 
+/* Bounds the response before it is built: shapes are what can make a
+ * small request expensive to answer (limit x 256 values).  *scratch is the
+ * resampling buffer tsdb_payload_search then needs. */
+static int shape_budget(const tsdb_request *req, const tsdb_handler_config *cfg, uint32_t nhits,
+			double **scratch, tsdb_err *err)
+{
+	*scratch = NULL;
+	if (req->shape == 0)
+		return 0;
+	uint64_t values = ((uint64_t)nhits + 1) * req->shape;
+	if (values > cfg->max_shape_values)
+		return tsdb_errf(err, TSDB_E_TOO_LARGE,
+				 "the response would carry %" PRIu64 " shape values (%" PRIu32
+				 " results), more than the limit of %" PRIu32
+				 ": ask for a smaller 'shape' or 'limit'",
+				 values, nhits, cfg->max_shape_values);
+	*scratch = malloc(req->shape * sizeof **scratch);
+	return *scratch ? 0 : oom(err);
+}
 
-
-
-/* with_id, with_ts and within: prepare the query, search, build
+/* with_id, with_ts and within: run the search (query.h), build
  * {"k" | "radius", "series", "computed", ["truncated"], "results", ["query_shape"]}. */
 static int op_search(tsdb_db *db, const tsdb_request *req, const tsdb_handler_config *cfg,
 		     tsdb_handler_log *log, json_t **payload, tsdb_err *err)
 {
 	const int within = req->op == TSDB_OP_WITHIN;
-	tsdb_query q;
-	memset(&q, 0, sizeof q);
-	int rc = req->has_id ? tsdb_query_from_id(db, req->id, req->id_len, &q, err)
-			     : tsdb_query_from_series(db, &req->ts, &q, err);
-	if (rc)
+	/* k <= max_k and limit <= max_limit: decode checked them */
+	tsdb_query_spec spec = {.id = req->has_id ? req->id : NULL, .id_len = req->id_len,
+				.series = &req->ts, .within = within, .k = req->k,
+				.radius = req->radius, .limit = req->limit};
+	tsdb_query_result r;
+	if (tsdb_query_run(db, &spec, &r, err))
 		return -1;
-
-	tsdb_hit *hits = NULL;
-	uint32_t nhits = 0;
-	int truncated = 0;
-	tsdb_search_stats st = {0};
-	double *scratch = NULL;
-	json_t *p = NULL;
-	rc = -1;
-	if (within) {
-		if (tsdb_search_within(db, &q, req->radius, req->limit, &hits, &nhits, &truncated,
-				       &st, err))
-			goto out;
-	} else {
-		hits = calloc(req->k, sizeof *hits);  /* k <= max_k: decode checked it */
-		if (!hits) {
-			oom(err);
-			goto out;
-		}
-		if (tsdb_search_knn(db, &q, req->k, hits, &nhits, &st, err))
-			goto out;
-	}
-	log->results = nhits;
-	log->computed = (int64_t)st.computed;
+	log->results = r.answer.nhits;
+	log->computed = (int64_t)r.answer.computed;
 	if (within)
-		log->truncated = truncated;
-
-	/* Bound the response before building it: shapes are what can make a
-	 * small request expensive to answer (limit x 256 values). */
-	if (req->shape > 0) {
-		uint64_t values = ((uint64_t)nhits + 1) * req->shape;
-		if (values > cfg->max_shape_values) {
-			tsdb_errf(err, TSDB_E_TOO_LARGE,
-				  "the response would carry %" PRIu64 " shape values (%" PRIu32
-				  " results), more than the limit of %" PRIu32
-				  ": ask for a smaller 'shape' or 'limit'",
-				  values, nhits, cfg->max_shape_values);
-			goto out;
-		}
-		scratch = malloc(req->shape * sizeof *scratch);
-		if (!scratch) {
-			oom(err);
-			goto out;
-		}
+		log->truncated = r.answer.truncated;
+	double *scratch;
+	int rc = -1;
+	if (shape_budget(req, cfg, r.answer.nhits, &scratch, err) == 0) {
+		r.answer.shape = req->shape;
+		*payload = tsdb_payload_search(db, &r.answer, scratch, err);
+		rc = *payload ? 0 : -1;
 	}
-
-	tsdb_search_answer a = {.within = within, .k = req->k, .radius = req->radius, .truncated = truncated,
-				.hits = hits, .nhits = nhits, .computed = st.computed, .shape = req->shape,
-				.query_grid = q.grid};
-	if (!(p = tsdb_payload_search(db, &a, scratch, err)))
-		goto out;
-	*payload = p;
-	p = NULL;
-	rc = 0;
-out:
-	json_decref(p);
 	free(scratch);
-	free(hits);
-	tsdb_query_free(&q);
+	tsdb_query_result_free(&r);
 	return rc;
 }
 

@@ -681,3 +681,18 @@ ptrdiff_t tsdb_batch_blame(const tsdb_batch *b, const tsdb_err *err)
 	}
 	return best;
 }
+
+/* ---- a search query ------------------------------------------------------ */
+
+int tsdb_input_load_query(tsdb_batch *b, const char *path, tsdb_err *err)
+{
+	tsdb_input_opts in;
+	tsdb_input_opts_default(&in);
+	in.anonymous_ok = 1;
+	if (tsdb_input_load(b, path, NULL, &in, err))
+		return -1;
+	if (b->n != 1)
+		return tsdb_errf(err, TSDB_E_INVALID_ARG, "%s holds %zu series; search takes one",
+				 strcmp(path, "-") ? path : "standard input", b->n);
+	return 0;
+}

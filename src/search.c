@@ -457,3 +457,26 @@ int tsdb_search_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t
 	*nhits = cx.n;
 	return 0;
 }
+
+int tsdb_search_brute_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t limit,
+			     tsdb_hit **hits, uint32_t *nhits, int *truncated,
+			     tsdb_search_stats *st, tsdb_err *err)
+{
+	uint32_t all = db->nseries > UINT32_MAX ? UINT32_MAX : (uint32_t)db->nseries;
+	*nhits = 0;
+	*truncated = 0;
+	*hits = calloc(all ? all : 1, sizeof **hits);
+	if (!*hits)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for %u distances", all);
+	if (all && tsdb_search_brute(db, q, all, *hits, nhits, st, err)) {
+		free(*hits);
+		*hits = NULL;
+		return -1;
+	}
+	uint32_t m = 0;
+	while (m < *nhits && (*hits)[m].distance <= radius)
+		m++;
+	*truncated = m > limit;
+	*nhits = m > limit ? limit : m;
+	return 0;
+}

@@ -29,131 +29,115 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cliopt.h"
 #include "handler.h"
-#include "numparse.h"
 
 #define TSDB_HANDLER_VERSION "0.1.0"
 #define SD_LISTEN_FDS_START 3   /* sd-daemon.h */
 
-enum { EXIT_ANSWERED = 0, EXIT_NO_ANSWER = 1, EXIT_USAGE = 2 };
+enum { EXIT_ANSWERED = 0, EXIT_NO_ANSWER = 1, EXIT_USAGE = TSDB_CLI_USAGE };
 
-static const char usage_text[] =
-"Usage: tsdb-handler [OPTIONS]\n"
-"\n"
-"Answers ONE tsdb request (docs/PROTOCOL.md) and exits.  Meant to be run by\n"
-"systemd's tsdb.socket (Accept=yes: the connection is fd 3, LISTEN_FDS=1) or\n"
-"by inetd (the connection is standard input and output).  Opens the database\n"
-"read-only and never writes to it.\n"
-"\n"
-"Options:\n"
-"  --db DIR             the database (default: $TSDB_DB, else " TSDB_DEFAULT_DB ")\n"
-"  --max-frame BYTES    largest request frame, header included (default 8388608)\n"
-"  --timeout SECONDS    time for the whole request to arrive (default 5)\n"
-"  --max-k N            largest k of a search (default 1000)\n"
-"  --max-points N       most points in a query series (default 1000000)\n"
-"  --max-limit N        most results of list and within (default 100000)\n"
-"  --max-shape-values N most shape values (results x shape) in one response\n"
-"                       (default 1000000)\n"
-"  -h, --help           this text\n"
-"  --version            the version\n"
-"\n"
-"Exit status: 0 answered (any status), 1 no answer could be sent, 2 usage.\n"
-"Logs one line per request on standard error, with a <N> priority prefix.\n";
+/* man/tsdb-handler.txt */
+extern const char tsdb_handler_manual_usage[];
 
-static int usage_error(const char *fmt, const char *arg)
+static const tsdb_cli cli = {.prog = "tsdb-handler", .try_more = " for more information"};
+
+enum { OPT_DB = 256, OPT_MAX_FRAME, OPT_TIMEOUT, OPT_MAX_K, OPT_MAX_POINTS, OPT_MAX_LIMIT,
+       OPT_MAX_SHAPE_VALUES, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{"db", required_argument, NULL, OPT_DB},
+	{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"max-k", required_argument, NULL, OPT_MAX_K},
+	{"max-points", required_argument, NULL, OPT_MAX_POINTS},
+	{"max-limit", required_argument, NULL, OPT_MAX_LIMIT},
+	{"max-shape-values", required_argument, NULL, OPT_MAX_SHAPE_VALUES},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+/* The options that set a bound of cfg: the range and how a refusal says it. */
+static const struct bound_opt {
+	int code;
+	const char *name, *what;
+	uint64_t lo, hi;
+} bounds[] = {
+	/* 5: the header and the shortest JSON text; u32: the header's range */
+	{OPT_MAX_FRAME, "--max-frame", "bytes in 5..4294967295", 5, UINT32_MAX},
+	{OPT_MAX_K, "--max-k", "an integer in 1..1000000", 1, 1000000},
+	{OPT_MAX_POINTS, "--max-points", "an integer in 4..100000000", 4, 100000000},
+	{OPT_MAX_LIMIT, "--max-limit", "an integer in 1..10000000", 1, 10000000},
+	{OPT_MAX_SHAPE_VALUES, "--max-shape-values", "an integer in 1..4294967295", 1, UINT32_MAX},
+};
+
+/* -1 to go on, else the exit status. */
+static int set_bound(const struct bound_opt *b, const char *arg, tsdb_handler_config *cfg)
 {
-	fputs("tsdb-handler: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'tsdb-handler --help' for more information.\n", stderr);
-	return EXIT_USAGE;
+	uint64_t n;
+	if (tsdb_cli_u64(&cli, b->name, b->what, arg, b->lo, b->hi, &n))
+		return EXIT_USAGE;
+	switch (b->code) {
+	case OPT_MAX_FRAME:
+		cfg->limits.max_frame = (size_t)n;
+		break;
+	case OPT_MAX_K:
+		cfg->limits.max_k = (uint32_t)n;
+		break;
+	case OPT_MAX_POINTS:
+		cfg->limits.max_points = (size_t)n;
+		break;
+	case OPT_MAX_LIMIT:
+		cfg->limits.max_limit = (uint32_t)n;
+		break;
+	default:
+		cfg->max_shape_values = (uint32_t)n;
+		break;
+	}
+	return -1;
 }
 
+/* What getopt_long returned as c; -1 to go on, else the exit status. */
+static int handle_opt(int c, char **argv, tsdb_handler_config *cfg)
+{
+	for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)
+		if (bounds[i].code == c)
+			return set_bound(&bounds[i], optarg, cfg);
+	double secs;
+	switch (c) {
+	case OPT_DB:
+		if (!*optarg)
+			return tsdb_cli_usage(&cli, "--db: expected a directory");
+		cfg->db_dir = optarg;
+		return -1;
+	case OPT_TIMEOUT:
+		if (tsdb_cli_double(&cli, "--timeout", "seconds in 0.001..3600", optarg, 0.001, 0,
+				    3600, &secs))
+			return EXIT_USAGE;
+		cfg->limits.timeout_ms = (int)ceil(secs * 1000);
+		return -1;
+	case 'h':
+		fputs(tsdb_handler_manual_usage, stdout);
+		return fflush(stdout) == 0 ? EXIT_ANSWERED : EXIT_NO_ANSWER;
+	case OPT_VERSION:
+		puts("tsdb-handler (tsdb) " TSDB_HANDLER_VERSION);
+		return fflush(stdout) == 0 ? EXIT_ANSWERED : EXIT_NO_ANSWER;
+	default:
+		return tsdb_cli_getopt_error(&cli, c, argv);
+	}
+}
 
 /* Fills cfg from argv; returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, tsdb_handler_config *cfg)
 {
-	enum { OPT_DB = 256, OPT_MAX_FRAME, OPT_TIMEOUT, OPT_MAX_K, OPT_MAX_POINTS,
-	       OPT_MAX_LIMIT, OPT_MAX_SHAPE_VALUES, OPT_VERSION };
-	static const struct option longopts[] = {
-		{"db", required_argument, NULL, OPT_DB},
-		{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"max-k", required_argument, NULL, OPT_MAX_K},
-		{"max-points", required_argument, NULL, OPT_MAX_POINTS},
-		{"max-limit", required_argument, NULL, OPT_MAX_LIMIT},
-		{"max-shape-values", required_argument, NULL, OPT_MAX_SHAPE_VALUES},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
-	};
-	uint64_t n;
-	int c;
+	int c, rc;
 	opterr = 0;  /* our own messages, with the usage hint */
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_DB:
-			if (!*optarg)
-				return usage_error("%s", "--db: expected a directory");
-			cfg->db_dir = optarg;
-			break;
-		case OPT_MAX_FRAME:
-			/* 5: the header and the shortest JSON text; u32: the header's range */
-			if (tsdb_parse_u64(optarg, 5, UINT32_MAX, &n))
-				return usage_error("--max-frame: expected bytes in 5..4294967295, not '%s'",
-						   optarg);
-			cfg->limits.max_frame = (size_t)n;
-			break;
-		case OPT_TIMEOUT: {
-			char *end;
-			errno = 0;
-			double secs = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(secs) || secs < 0.001 ||
-			    secs > 3600)
-				return usage_error("--timeout: expected seconds in 0.001..3600, not '%s'",
-						   optarg);
-			cfg->limits.timeout_ms = (int)ceil(secs * 1000);
-			break;
-		}
-		case OPT_MAX_K:
-			if (tsdb_parse_u64(optarg, 1, 1000000, &n))
-				return usage_error("--max-k: expected an integer in 1..1000000, not '%s'",
-						   optarg);
-			cfg->limits.max_k = (uint32_t)n;
-			break;
-		case OPT_MAX_POINTS:
-			if (tsdb_parse_u64(optarg, 4, 100000000, &n))
-				return usage_error("--max-points: expected an integer in 4..100000000, not '%s'",
-						   optarg);
-			cfg->limits.max_points = (size_t)n;
-			break;
-		case OPT_MAX_LIMIT:
-			if (tsdb_parse_u64(optarg, 1, 10000000, &n))
-				return usage_error("--max-limit: expected an integer in 1..10000000, not '%s'",
-						   optarg);
-			cfg->limits.max_limit = (uint32_t)n;
-			break;
-		case OPT_MAX_SHAPE_VALUES:
-			if (tsdb_parse_u64(optarg, 1, UINT32_MAX, &n))
-				return usage_error("--max-shape-values: expected an integer in 1..4294967295, not '%s'",
-						   optarg);
-			cfg->max_shape_values = (uint32_t)n;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return fflush(stdout) == 0 ? EXIT_ANSWERED : EXIT_NO_ANSWER;
-		case OPT_VERSION:
-			puts("tsdb-handler (tsdb) " TSDB_HANDLER_VERSION);
-			return fflush(stdout) == 0 ? EXIT_ANSWERED : EXIT_NO_ANSWER;
-		case ':':
-		default: {
-			char shortopt[3] = {'-', (char)optopt, '\0'};
-			const char *opt = optopt > 0 && optopt < 256 ? shortopt : argv[optind - 1];
-			return usage_error(c == ':' ? "%s: missing argument" : "unknown option '%s'", opt);
-		}
-		}
-	}
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
+		if ((rc = handle_opt(c, argv, cfg)) >= 0)
+			return rc;
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return tsdb_cli_usage(&cli, "unexpected argument '%s'", argv[optind]);
 	return -1;
 }
 

@@ -29,8 +29,9 @@ setup_file() {
 	export VG_SKIP
 	[ -z "$VG_SKIP" ] || return 0
 	export VG_HANDLER="$BATS_FILE_TMPDIR/tsdb-handler-dyn"
+	# linked dynamically, as valgrind needs; the same objects as tsdb-handler
 	# shellcheck disable=SC2046
-	cc -o "$VG_HANDLER" "$build/obj/cmd/tsdb-handler.o" "$build/libtsdb.a" \
+	cc -o "$VG_HANDLER" "$build/obj/cmd/tsdb-handler.o" "$build/obj/man/tsdb-handler.o" "$build/libtsdb.a" \
 		$(pkg-config --libs jansson fftw3 2>/dev/null || echo -ljansson -lfftw3) -lm
 	export VG_DB="$BATS_FILE_TMPDIR/db"
 	tsdb init --db "$VG_DB" --length 64 --vantage-points 4 >/dev/null
