@@ -38,14 +38,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+/* Moves all len bytes at off, with pwrite when writing, else pread (a
+ * read that meets the end of the file fails with EIO), retrying on EINTR
+ * and short transfers. */
+static int pio_all(int fd, uint8_t *p, size_t len, uint64_t off, int writing)
 {
-	const uint8_t *p = buf;
 	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		ssize_t n = writing ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			return -1;
+		}
+		if (n == 0 && !writing) {
+			errno = EIO;
 			return -1;
 		}
 		p += n;
@@ -55,25 +61,14 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	return pio_all(fd, (uint8_t *)buf, len, off, 1); /* only read from */
+}
+
 static int pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
-	uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return pio_all(fd, buf, len, off, 0);
 }
 
 static size_t slot_encode(uint8_t *slot, const uint8_t file_id[16], const cow_meta *m)

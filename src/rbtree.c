@@ -534,20 +534,81 @@ static int check_key(const rbt_wtree *t, const uint8_t *key, uint32_t *size, tsd
 	return 0;
 }
 
+/* Checks key and records its search path: 1 found (at p->ref[p->n - 1]),
+ * 0 absent, -1 on error.  Nothing is dirty yet. */
+static int w_locate(rbt_wtree *t, const uint8_t *key, wpath *p, uint32_t *keysize, tsdb_err *err)
+{
+	int found;
+	if (check_key(t, key, keysize, err) < 0 || w_descend(t, key, p, &found, err) < 0)
+		return -1;
+	return found;
+}
+
+/* Makes every node on the path dirty, root first, each linked into its
+ * parent. */
+static int dirty_path(rbt_wtree *t, wpath *p, tsdb_err *err)
+{
+	for (int i = 0; i < p->n; i++)
+		if (dirty_at(t, p, i, 1, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* The child on side `side` of dirty node parent, made dirty and linked
+ * into it; 0 on error. */
+static uint64_t dirty_child(rbt_wtree *t, uint64_t parent, int side, tsdb_err *err)
+{
+	uint64_t c = w_dirty(t, D(t, parent)->child[side], err);
+	if (c)
+		D(t, parent)->child[side] = c;
+	return c;
+}
+
+/* x is red at level i of an all-dirty path; fixes a red parent.  An
+ * uncle is made dirty before it is recolored. */
+static int insert_fixup(rbt_wtree *t, wpath *p, int i, tsdb_err *err)
+{
+	while (i >= 2 && D(t, p->ref[i - 1])->red) {
+		uint64_t par = p->ref[i - 1], g = p->ref[i - 2];
+		int pd = p->dir[i - 2];
+		int ured = w_red(t, D(t, g)->child[!pd], err);
+		if (ured < 0)
+			return -1;
+		if (ured) {
+			/* Red uncle: push g's black down, go on from g. */
+			uint64_t u = dirty_child(t, g, !pd, err);
+			if (!u)
+				return -1;
+			D(t, par)->red = 0;
+			D(t, u)->red = 0;
+			D(t, g)->red = 1;
+			i -= 2;
+			continue;
+		}
+		/* Black uncle: at most two rotations end it. */
+		if (p->dir[i - 1] != pd) {
+			D(t, g)->child[pd] = rotate(t, par, pd);
+			par = D(t, g)->child[pd];
+		}
+		uint64_t top = rotate(t, g, !pd);
+		D(t, top)->red = 0;
+		D(t, g)->red = 1;
+		set_child_at(t, p, i - 2, top);
+		break;
+	}
+	D(t, t->root)->red = 0;
+	return 0;
+}
+
 int rbt_w_insert(rbt_wtree *t, const uint8_t *key, uint64_t value, int replace, tsdb_err *err)
 {
-	uint32_t keysize;
-	if (check_key(t, key, &keysize, err) < 0)
-		return -1;
 	wpath p;
-	int found;
-	if (w_descend(t, key, &p, &found, err) < 0)
+	uint32_t keysize;
+	int found = w_locate(t, key, &p, &keysize, err);
+	if (found < 0 || (found && !replace))
+		return found < 0 ? -1 : 0;
+	if (dirty_path(t, &p, err) < 0)
 		return -1;
-	if (found && !replace)
-		return 0;
-	for (int i = 0; i < p.n; i++)
-		if (dirty_at(t, &p, i, 1, err) < 0)
-			return -1;
 	if (found) {
 		D(t, p.ref[p.n - 1])->value = value;
 		return 0;
@@ -564,134 +625,105 @@ int rbt_w_insert(rbt_wtree *t, const uint8_t *key, uint64_t value, int replace, 
 	p.ref[p.n] = x;
 	set_child_at(t, &p, p.n, x);
 	t->count++;
-
-	/* x is red at level i; fix a red parent.  Everything on the path is
-	 * dirty; an uncle is made dirty before it is recolored. */
-	int i = p.n;
-	while (i >= 2 && D(t, p.ref[i - 1])->red) {
-		uint64_t par = p.ref[i - 1], g = p.ref[i - 2];
-		int pd = p.dir[i - 2];
-		uint64_t u = D(t, g)->child[!pd];
-		int ured = w_red(t, u, err);
-		if (ured < 0)
-			return -1;
-		if (ured) {
-			if (!(u = w_dirty(t, u, err)))
-				return -1;
-			D(t, g)->child[!pd] = u;
-			D(t, par)->red = 0;
-			D(t, u)->red = 0;
-			D(t, g)->red = 1;
-			i -= 2;
-			continue;
-		}
-		if (p.dir[i - 1] != pd) {
-			D(t, g)->child[pd] = rotate(t, par, pd);
-			par = D(t, g)->child[pd];
-		}
-		uint64_t top = rotate(t, g, !pd);
-		D(t, top)->red = 0;
-		D(t, g)->red = 1;
-		set_child_at(t, &p, i - 2, top);
-		break;
-	}
-	D(t, t->root)->red = 0;
-	return 1;
+	return insert_fixup(t, &p, p.n, err) < 0 ? -1 : 1;
 }
 
-int rbt_w_delete(rbt_wtree *t, const uint8_t *key, uint64_t *value, tsdb_err *err)
+/* The node to unlink for deleting the one at level iz of an all-dirty
+ * path: itself when it has at most one child; otherwise it takes its
+ * successor's key and value and the successor (which has no left child)
+ * goes instead.  The path is extended to the returned level, dirty. */
+static int take_successor(rbt_wtree *t, wpath *p, int iz, tsdb_err *err)
 {
-	uint32_t keysize;
-	if (check_key(t, key, &keysize, err) < 0)
-		return -1;
-	wpath p;
-	int found;
-	if (w_descend(t, key, &p, &found, err) < 0)
-		return -1;
-	if (!found)
-		return 0;
-	for (int i = 0; i < p.n; i++)
-		if (dirty_at(t, &p, i, 1, err) < 0)
+	uint64_t z = p->ref[iz];
+	if (!D(t, z)->child[0] || !D(t, z)->child[1])
+		return iz;
+	p->dir[iz] = 1;
+	uint64_t ref = D(t, z)->child[1];
+	int iy;
+	for (iy = iz + 1;; iy++) {
+		if (iy >= RBT_MAX_DEPTH)
+			return corrupt(err, t->kk, ref & ~DIRTY, "tree deeper than any valid red-black tree");
+		p->ref[iy] = ref;
+		if (dirty_at(t, p, iy, 0, err) < 0)
 			return -1;
-	int iz = p.n - 1;
-	uint64_t z = p.ref[iz];
-	if (value)
-		*value = D(t, z)->value;
-
-	/* With two children, z takes its successor's key and the successor
-	 * (which has no left child) is unlinked instead. */
-	int iy = iz;
-	if (D(t, z)->child[0] && D(t, z)->child[1]) {
-		p.dir[iz] = 1;
-		uint64_t ref = D(t, z)->child[1];
-		for (iy = iz + 1;; iy++) {
-			if (iy >= RBT_MAX_DEPTH)
-				return corrupt(err, t->kk, ref & ~DIRTY, "tree deeper than any valid red-black tree");
-			p.ref[iy] = ref;
-			if (dirty_at(t, &p, iy, 0, err) < 0)
-				return -1;
-			uint64_t left = D(t, p.ref[iy])->child[0];
-			if (!left)
-				break;
-			p.dir[iy] = 0;
-			ref = left;
-		}
-		dnode *Z = D(t, z), *Y = D(t, p.ref[iy]);
-		Z->value = Y->value;
-		Z->keysize = Y->keysize;
-		memcpy(Z->key, Y->key, Y->keysize);
+		uint64_t left = D(t, p->ref[iy])->child[0];
+		if (!left)
+			break;
+		p->dir[iy] = 0;
+		ref = left;
 	}
-	dnode *Y = D(t, p.ref[iy]);
+	dnode *Z = D(t, z), *Y = D(t, p->ref[iy]);
+	Z->value = Y->value;
+	Z->keysize = Y->keysize;
+	memcpy(Z->key, Y->key, Y->keysize);
+	return iy;
+}
+
+/* Replaces the node at level iy (at most one child) by its child.  1 when
+ * the tree is balanced again (a red node went, or a red child turned
+ * black), 0 when the child at level iy is short one black node, -1. */
+static int unlink_at(rbt_wtree *t, wpath *p, int iy, tsdb_err *err)
+{
+	dnode *Y = D(t, p->ref[iy]);
 	uint64_t x = Y->child[0] ? Y->child[0] : Y->child[1];
 	int y_red = Y->red;
-	set_child_at(t, &p, iy, x);
+	set_child_at(t, p, iy, x);
 	t->count--;
 	if (y_red)
 		return 1;
 	int xr = w_red(t, x, err);
-	if (xr < 0)
+	if (xr <= 0)
+		return xr;
+	p->ref[iy] = x;
+	if (dirty_at(t, p, iy, 0, err) < 0)
 		return -1;
-	if (xr) {
-		p.ref[iy] = x;
-		if (dirty_at(t, &p, iy, 0, err) < 0)
-			return -1;
-		D(t, p.ref[iy])->red = 0;
-		return 1;
-	}
+	D(t, p->ref[iy])->red = 0;
+	return 1;
+}
 
-	/* x (black or nil) at level `lv` is short one black node. */
-	int lv = iy;
+/* The sibling of the node on side dir of dirty par, made dirty.  A node
+ * short one black always has one: a nil sibling means the black heights
+ * of the committed tree differed. */
+static uint64_t dirty_sibling(rbt_wtree *t, uint64_t par, int dir, tsdb_err *err)
+{
+	if (!D(t, par)->child[!dir])
+		return corrupt(err, t->kk, par & ~DIRTY, "black heights differ (missing sibling)"), 0;
+	return dirty_child(t, par, !dir, err);
+}
+
+/* x (black or nil) at level lv of the path is short one black node.  The
+ * classic cases, seen from x's side dir; one piece because cases 1, 3 and
+ * 4 hand each other the same sibling s and parent par.  Returns 1, or -1. */
+static int delete_fixup(rbt_wtree *t, wpath *p, int lv, tsdb_err *err)
+{
 	while (lv > 0) {
-		uint64_t par = p.ref[lv - 1];
-		int dir = p.dir[lv - 1];
-		uint64_t s = D(t, par)->child[!dir];
+		uint64_t par = p->ref[lv - 1];
+		int dir = p->dir[lv - 1];
+		uint64_t s = dirty_sibling(t, par, dir, err);
 		if (!s)
-			return corrupt(err, t->kk, par & ~DIRTY, "black heights differ (missing sibling)");
-		if (!(s = w_dirty(t, s, err)))
 			return -1;
-		D(t, par)->child[!dir] = s;
 		if (D(t, s)->red) {
+			/* Case 1, red sibling: rotate it above par, which turns
+			 * red; x's new sibling is black.  s now sits above par:
+			 * the path grows by one level. */
 			D(t, s)->red = 0;
 			D(t, par)->red = 1;
-			set_child_at(t, &p, lv - 1, rotate(t, par, dir));
-			/* s now sits above par: the path grows by one level. */
-			p.ref[lv - 1] = s;
-			p.dir[lv - 1] = dir;
-			p.ref[lv] = par;
-			p.dir[lv] = dir;
+			set_child_at(t, p, lv - 1, rotate(t, par, dir));
+			p->ref[lv - 1] = s;
+			p->dir[lv - 1] = dir;
+			p->ref[lv] = par;
+			p->dir[lv] = dir;
 			lv++;
-			s = D(t, par)->child[!dir];
-			if (!s)
-				return corrupt(err, t->kk, par & ~DIRTY, "black heights differ (missing sibling)");
-			if (!(s = w_dirty(t, s, err)))
+			if (!(s = dirty_sibling(t, par, dir, err)))
 				return -1;
-			D(t, par)->child[!dir] = s;
 		}
 		int near_red = w_red(t, D(t, s)->child[dir], err);
 		int far_red = w_red(t, D(t, s)->child[!dir], err);
 		if (near_red < 0 || far_red < 0)
 			return -1;
 		if (!near_red && !far_red) {
+			/* Case 2, both nephews black: s turns red, so par's
+			 * subtree is short; a red par absorbs it, else climb. */
 			D(t, s)->red = 1;
 			if (D(t, par)->red) {
 				D(t, par)->red = 0;
@@ -701,27 +733,48 @@ int rbt_w_delete(rbt_wtree *t, const uint8_t *key, uint64_t *value, tsdb_err *er
 			continue;
 		}
 		if (!far_red) {
-			uint64_t nr = w_dirty(t, D(t, s)->child[dir], err);
+			/* Case 3, near nephew red (far black): rotate s away
+			 * from x, making the far nephew red. */
+			uint64_t nr = dirty_child(t, s, dir, err);
 			if (!nr)
 				return -1;
-			D(t, s)->child[dir] = nr;
 			D(t, nr)->red = 0;
 			D(t, s)->red = 1;
 			s = rotate(t, s, !dir);
 			D(t, par)->child[!dir] = s;
 		}
-		uint64_t far = w_dirty(t, D(t, s)->child[!dir], err);
+		/* Case 4, far nephew red: rotate par towards x; s takes par's
+		 * color, par and the far nephew turn black.  Done. */
+		uint64_t far = dirty_child(t, s, !dir, err);
 		if (!far)
 			return -1;
-		D(t, s)->child[!dir] = far;
 		D(t, s)->red = D(t, par)->red;
 		D(t, par)->red = 0;
 		D(t, far)->red = 0;
-		set_child_at(t, &p, lv - 1, rotate(t, par, dir));
+		set_child_at(t, p, lv - 1, rotate(t, par, dir));
 		return 1;
 	}
 	/* Reached the root: it is black already or nil. */
 	return 1;
+}
+
+int rbt_w_delete(rbt_wtree *t, const uint8_t *key, uint64_t *value, tsdb_err *err)
+{
+	wpath p;
+	uint32_t keysize;
+	int found = w_locate(t, key, &p, &keysize, err);
+	if (found <= 0)
+		return found;
+	if (dirty_path(t, &p, err) < 0)
+		return -1;
+	int iz = p.n - 1;
+	if (value)
+		*value = D(t, p.ref[iz])->value;
+	int iy = take_successor(t, &p, iz, err);
+	if (iy < 0)
+		return -1;
+	int r = unlink_at(t, &p, iy, err);
+	return r != 0 ? r : delete_fixup(t, &p, iy, err);
 }
 
 static int flush_node(rbt_wtree *t, cow_writer *w, uint64_t ref, uint64_t *out, int depth,
@@ -766,6 +819,18 @@ typedef struct copy_ctx {
 	tsdb_err *err;
 } copy_ctx;
 
+/* Appends n with the given children, its value passed through remap. */
+static int copy_emit(copy_ctx *cx, const rbt_node *n, uint64_t left, uint64_t right, uint64_t *out)
+{
+	uint64_t value = n->value;
+	if (cx->remap && cx->remap(cx->ctx, n->value, &value, cx->err) < 0)
+		return -1;
+	uint8_t buf[RBT_NODE_HEADER + RBT_KEY_MAX];
+	size_t size = node_encode(buf, n->red, cx->kk, left, right, value, n->key, n->keysize);
+	cx->copied++;
+	return cow_append(cx->dst, buf, size, 4, out, cx->err);
+}
+
 static int copy_node(copy_ctx *cx, uint64_t off, uint64_t *out, int depth)
 {
 	if (!off) {
@@ -777,15 +842,10 @@ static int copy_node(copy_ctx *cx, uint64_t off, uint64_t *out, int depth)
 	rbt_node n;
 	if (rbt_node_read(cx->src, cx->kk, off, &n, cx->err) < 0)
 		return -1;
-	uint64_t left, right, value = n.value;
+	uint64_t left, right;
 	if (copy_node(cx, n.left, &left, depth + 1) < 0 || copy_node(cx, n.right, &right, depth + 1) < 0)
 		return -1;
-	if (cx->remap && cx->remap(cx->ctx, n.value, &value, cx->err) < 0)
-		return -1;
-	uint8_t buf[RBT_NODE_HEADER + RBT_KEY_MAX];
-	size_t size = node_encode(buf, n.red, cx->kk, left, right, value, n.key, n.keysize);
-	cx->copied++;
-	return cow_append(cx->dst, buf, size, 4, out, cx->err);
+	return copy_emit(cx, &n, left, right, out);
 }
 
 /*
@@ -796,6 +856,7 @@ static int copy_node(copy_ctx *cx, uint64_t off, uint64_t *out, int depth)
  * children before parents.
  */
 #define COPY_TOP_LEVELS 12
+#define COPY_MAX_TOP ((1 << COPY_TOP_LEVELS) - 1)
 
 typedef struct top_node {
 	rbt_node n;
@@ -804,67 +865,65 @@ typedef struct top_node {
 	uint64_t new_off;
 } top_node;
 
-int rbt_copy(const cow_snap *src, const rbt_keykind *kk, rbt_root root, cow_writer *dst,
-	     rbt_remap_fn remap, void *ctx, rbt_root *out, tsdb_err *err)
+/* Lists the top levels breadth first from the root; the subtrees below
+ * them are copied whole as soon as they are found, and the child offsets
+ * of the top nodes that hold them point at the copies.  Returns the number
+ * of top nodes, or -1. */
+static int copy_find_top(copy_ctx *cx, uint64_t root, top_node *top)
 {
-	copy_ctx cx = {.src = src, .kk = kk, .dst = dst, .remap = remap, .ctx = ctx, .err = err};
-	enum { MAX_TOP = (1 << COPY_TOP_LEVELS) - 1 };
-	top_node *top = malloc(MAX_TOP * sizeof *top);
-	if (!top)
-		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-	int ntop = 0, rc = -1;
-	out->node = 0;
-	if (root.node) {
-		if (rbt_node_read(src, kk, root.node, &top[0].n, err) < 0)
-			goto done;
-		top[0].depth = 0;
-		ntop = 1;
-	}
-	/* Breadth first through the top levels; deeper subtrees are copied
-	 * whole as soon as they are found. */
+	if (!root)
+		return 0;
+	if (rbt_node_read(cx->src, cx->kk, root, &top[0].n, cx->err) < 0)
+		return -1;
+	top[0].depth = 0;
+	int ntop = 1;
 	for (int i = 0; i < ntop; i++) {
-		uint64_t kids[2] = {top[i].n.left, top[i].n.right};
+		uint64_t *kids[2] = {&top[i].n.left, &top[i].n.right};
 		for (int side = 0; side < 2; side++) {
 			top[i].child_top[side] = -1;
-			if (!kids[side]) {
-				if (side)
-					top[i].n.right = 0;
-				else
-					top[i].n.left = 0;
+			if (!*kids[side])
 				continue;
-			}
 			if (top[i].depth + 1 < COPY_TOP_LEVELS) {
 				top_node *c = &top[ntop];
-				if (rbt_node_read(src, kk, kids[side], &c->n, err) < 0)
-					goto done;
+				if (rbt_node_read(cx->src, cx->kk, *kids[side], &c->n, cx->err) < 0)
+					return -1;
 				c->depth = top[i].depth + 1;
 				top[i].child_top[side] = ntop++;
-			} else {
-				uint64_t off;
-				if (copy_node(&cx, kids[side], &off, top[i].depth + 1) < 0)
-					goto done;
-				if (side)
-					top[i].n.right = off;
-				else
-					top[i].n.left = off;
+			} else if (copy_node(cx, *kids[side], kids[side], top[i].depth + 1) < 0) {
+				return -1;
 			}
 		}
 	}
+	return ntop;
+}
+
+/* Appends the top nodes deepest first, so each follows its children. */
+static int copy_write_top(copy_ctx *cx, top_node *top, int ntop)
+{
 	for (int i = ntop - 1; i >= 0; i--) {
 		rbt_node *n = &top[i].n;
 		if (top[i].child_top[0] >= 0)
 			n->left = top[top[i].child_top[0]].new_off;
 		if (top[i].child_top[1] >= 0)
 			n->right = top[top[i].child_top[1]].new_off;
-		uint64_t value = n->value;
-		if (remap && remap(ctx, n->value, &value, err) < 0)
-			goto done;
-		uint8_t buf[RBT_NODE_HEADER + RBT_KEY_MAX];
-		size_t size = node_encode(buf, n->red, kk, n->left, n->right, value, n->key, n->keysize);
-		if (cow_append(dst, buf, size, 4, &top[i].new_off, err) < 0)
-			goto done;
-		cx.copied++;
+		if (copy_emit(cx, n, n->left, n->right, &top[i].new_off) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+int rbt_copy(const cow_snap *src, const rbt_keykind *kk, rbt_root root, cow_writer *dst,
+	     rbt_remap_fn remap, void *ctx, rbt_root *out, tsdb_err *err)
+{
+	copy_ctx cx = {.src = src, .kk = kk, .dst = dst, .remap = remap, .ctx = ctx, .err = err};
+	top_node *top = malloc(COPY_MAX_TOP * sizeof *top);
+	if (!top)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	int rc = -1;
+	out->node = 0;
+	int ntop = copy_find_top(&cx, root.node, top);
+	if (ntop < 0 || copy_write_top(&cx, top, ntop) < 0)
+		goto done;
 	if (ntop)
 		out->node = top[0].new_off;
 	if (cx.copied != root.count) {
