@@ -18,11 +18,6 @@
 /* Told about each series left out (skip mode). */
 typedef void (*tsdb_batch_invalid_fn)(void *ctx, const tsdb_err *err);
 
-/* Is an insert failure with this code about one series of the batch
- * (a duplicate, invalid series or id, one too large) rather than about the
- * database or the system? */
-int tsdb_batch_series_error(enum tsdb_errcode code);
-
 /* tsdb_insert of b into dir.  A failure about one series gets its place
  * ("batch.jsonl line 3: ...") in front; with skip, that series is reported,
  * removed from b and the rest inserted again, until a commit succeeds or

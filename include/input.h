@@ -93,6 +93,10 @@ void tsdb_batch_remove(tsdb_batch *b, const unsigned char *drop);
 /* "batch.jsonl line 12" or "dir/51886.dat_folded", for messages. */
 void tsdb_batch_where(const tsdb_batch *b, size_t i, char *buf, size_t cap);
 
+/* Marks err as being about series i of b: its index, id, file and line
+ * (err.h, where). */
+void tsdb_batch_err_where(const tsdb_batch *b, size_t i, tsdb_err *err);
+
 /* The id a file name gives: its base name (after the last '/') without
  * its last extension, validated as an id.  id must hold TSDB_ID_MAX + 1. */
 int tsdb_input_id_from_name(const char *name, char *id, size_t *len, tsdb_err *err);
@@ -137,8 +141,15 @@ int tsdb_batch_duplicates(const tsdb_batch *b, size_t *other, size_t *ndup, tsdb
  * sharing an id is reported and left out (which one was meant is unknown). */
 int tsdb_input_finish(tsdb_batch *b, const tsdb_input_opts *o, tsdb_err *err);
 
-/* The series of b that an error message from the library names (quoted
- * as 'id'; the longest such id wins), or -1 when it names none. */
+/* Is a failure with this code about the data (a duplicate, an invalid
+ * series or id, one too large) rather than about the database or the
+ * system?  Such a failure is the input's to fix; another is retried or
+ * reported as the system's. */
+int tsdb_batch_series_error(enum tsdb_errcode code);
+
+/* The series of b that an error from a call given b->series is about
+ * (err->where.item, when the id there matches), or -1 when it is about no
+ * one series. */
 ptrdiff_t tsdb_batch_blame(const tsdb_batch *b, const tsdb_err *err);
 
 /* A search query: path ("-" is standard input) must hold exactly one

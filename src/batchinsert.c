@@ -2,8 +2,8 @@
  * batchinsert.c - insert a batch, leaving out what is invalid (see
  * batchinsert.h).
  *
- * The culprit of a failed tsdb_insert is found by tsdb_batch_blame (the
- * id the message quotes); each retry is a whole new attempt, so the
+ * The culprit of a failed tsdb_insert is the series its error names
+ * (where.item, see err.h) as tsdb_batch_blame reads it; each retry is a whole new attempt, so the
  * commit that finally succeeds holds exactly the series left in b.
  */
 #include "batchinsert.h"
@@ -13,12 +13,6 @@
 #include <string.h>
 
 #include "db.h"
-
-int tsdb_batch_series_error(enum tsdb_errcode c)
-{
-	return c == TSDB_E_DUPLICATE || c == TSDB_E_INVALID_SERIES || c == TSDB_E_INVALID_KEY ||
-	       c == TSDB_E_TOO_LARGE;
-}
 
 /* Removes series i from b. */
 static int drop_one(tsdb_batch *b, size_t i, tsdb_err *err)

@@ -67,134 +67,157 @@ static int recompute_matches(tsdb_db *db, tsdb_kernel *k, const tsdb_rec *rec, d
 	return 0;
 }
 
+/* One check in progress: what the phases share. */
+typedef struct check_txn {
+	tsdb_db *db;
+	int deep;
+	tsdb_check_report *rep;
+	tsdb_kernel k;                /* deep: the writer's (spectral) kernel, as insert used */
+	double *grid, *spec;          /* deep: scratch for recomputing */
+	rowoff *rows;                 /* every stored series' (row, record), by row */
+	size_t n;
+} check_txn;
+
+static int check_prepare(check_txn *cx, tsdb_err *err)
+{
+	tsdb_db *db = cx->db;
+	if (!(cx->rows = malloc((db->nseries ? db->nseries : 1) * sizeof *cx->rows)))
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	if (!cx->deep)
+		return 0;
+	cx->grid = malloc(8 * (size_t)db->params.L);
+	cx->spec = malloc(8 * tsdb_spectrum_doubles(db->params.L));
+	if (!cx->grid || !cx->spec)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	return tsdb_kernel_init(&cx->k, db->params.L, db->params.mult, err);
+}
+
+/* Each vantage point's spectrum and self-kernel must be those of its
+ * grid: readers use one or the other depending on L. */
+static int check_vantage_points(check_txn *cx, tsdb_err *err)
+{
+	tsdb_db *db = cx->db;
+	for (uint32_t i = 0; cx->deep && i < db->nchosen; i++) {
+		double ls;
+		tsdb_prepare_stored(&cx->k, db->vp[i].grid, cx->spec, &ls);
+		if (!close_enough(cx->spec, db->vp[i].spectrum, tsdb_spectrum_doubles(db->params.L)) ||
+		    !close_enough(&ls, &db->vp[i].log_self, 1))
+			return tsdb_errf(err, TSDB_E_CORRUPT,
+					 "%s: vantage point %u: spectrum or self-kernel differs from its grid",
+					 db->path, i);
+	}
+	return 0;
+}
+
+/* One id entry: its record, intact, naming the same id. */
+static int check_id_entry(check_txn *cx, const rbt_node *node, tsdb_err *err)
+{
+	tsdb_db *db = cx->db;
+	tsdb_rec rec;
+	if (tsdb_rec_read(db, node->value, 1, &rec, err) < 0)
+		return -1;
+	if (rec.id_len != node->key[0] || memcmp(rec.id, node->key + 1, rec.id_len))
+		return tsdb_errf(err, TSDB_E_CORRUPT,
+				 "%s: id index entry '%.*s' points at the record of '%.*s'", db->path,
+				 (int)node->key[0], (const char *)node->key + 1, (int)rec.id_len, rec.id);
+	if (tsdb_id_validate(rec.id, rec.id_len, err) < 0)
+		return tsdb_errctx(err, "%s: record %llu", db->path, (unsigned long long)rec.off);
+	if (rec.row >= db->next_row)
+		return tsdb_errf(err, TSDB_E_CORRUPT,
+				 "%s: series '%.*s' has row %u beyond the row counter %u", db->path,
+				 (int)rec.id_len, rec.id, rec.row, db->next_row);
+	if (cx->deep && recompute_matches(db, &cx->k, &rec, cx->grid, cx->spec, err) < 0)
+		return tsdb_errctx(err, "%s", db->path);
+	cx->rows[cx->n++] = (rowoff){rec.row, rec.off};
+	cx->rep->live_bytes += rec.size;
+	return 0;
+}
+
+/* The id tree, every entry in it, and rows that are distinct. */
+static int check_ids(check_txn *cx, tsdb_err *err)
+{
+	tsdb_db *db = cx->db;
+	rbt_stats st;
+	if (rbt_check(&db->snap, &rbt_key_bytes, db->ids, &st, err) < 0)
+		return tsdb_errctx(err, "%s: id index", db->path);
+	cx->rep->nodes += st.nodes;
+	cx->rep->live_bytes += st.bytes;
+	cx->rep->trees = 1;
+	cx->rep->live_bytes += le32_get(db->snap.base + db->params_off + 8);
+	rbt_cursor c;
+	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
+	int r;
+	for (r = rbt_first(&c, err); r == 1 && cx->n < db->nseries; r = rbt_next(&c, err))
+		if (check_id_entry(cx, &c.node, err) < 0)
+			return -1;
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: the id index holds more than %llu entries",
+				 db->path, (unsigned long long)db->nseries);
+	qsort(cx->rows, cx->n, sizeof *cx->rows, rowoff_by_row);
+	for (size_t i = 1; i < cx->n; i++)
+		if (cx->rows[i].row == cx->rows[i - 1].row)
+			return tsdb_errf(err, TSDB_E_CORRUPT, "%s: two series share row %u", db->path,
+					 cx->rows[i].row);
+	return 0;
+}
+
+/* Every entry of vantage-point index i: a pivot row naming a stored
+ * series' row and record, holding that record's distances, keyed by
+ * exactly the distance the record holds.  Equal counts and distinct rows
+ * make each index a permutation of the id index. */
+static int check_vp_index(check_txn *cx, uint32_t i, tsdb_err *err)
+{
+	tsdb_db *db = cx->db;
+	rbt_stats st;
+	if (rbt_check(&db->snap, &rbt_key_distrow, db->vpidx[i], &st, err) < 0)
+		return tsdb_errctx(err, "%s: vantage point index %u", db->path, i);
+	cx->rep->nodes += st.nodes;
+	cx->rep->live_bytes += st.bytes;
+	cx->rep->trees++;
+	rbt_cursor c;
+	rbt_cursor_init(&c, &db->snap, &rbt_key_distrow, db->vpidx[i]);
+	int r;
+	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
+		rowoff key = {rbt_distrow_row(c.node.key), 0};
+		rowoff *hit = bsearch(&key, cx->rows, cx->n, sizeof *cx->rows, rowoff_by_row);
+		double d = rbt_distrow_distance(c.node.key);
+		tsdb_rec rec;
+		tsdb_pivot pv;
+		if (!hit || tsdb_pivot_read(db, c.node.value, &pv, err) < 0 || pv.row != key.row ||
+		    pv.rec_off != hit->off || tsdb_rec_read(db, hit->off, 0, &rec, err) < 0 ||
+		    memcmp(&rec.vpdist[i], &d, 8) != 0 || !pivot_matches(&pv, &rec))
+			return tsdb_errf(err, TSDB_E_CORRUPT,
+					 "%s: vantage point index %u entry (%.17g, row %u) does not match a stored series",
+					 db->path, i, d, key.row);
+		if (i == 0)
+			cx->rep->live_bytes += tsdb_pivot_size(db->nchosen);
+	}
+	return r < 0 ? -1 : 0;
+}
+
 int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 {
 	memset(rep, 0, sizeof *rep);
 	rep->txn = db->snap.meta.txn;
 	rep->file_bytes = db->snap.file_bytes;
-	int rc = -1;
-	rowoff *rows = malloc((db->nseries ? db->nseries : 1) * sizeof *rows);
-	double *grid = NULL, *spec = NULL;
-	if (!rows)
-		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-	/* Recomputing uses the writer's (spectral) kernel, as insert did. */
-	tsdb_kernel k = {0};
-	if (deep) {
-		grid = malloc(8 * (size_t)db->params.L);
-		spec = malloc(8 * tsdb_spectrum_doubles(db->params.L));
-		if (!grid || !spec) {
-			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-			goto out;
-		}
-		if (tsdb_kernel_init(&k, db->params.L, db->params.mult, err) < 0)
-			goto out;
-	}
-	if (db->snap.lost[0]) {
-		tsdb_errf(err, TSDB_E_CORRUPT, "%s: %s (opened txn %llu instead)", db->path, db->snap.lost,
-			  (unsigned long long)db->snap.meta.txn);
-		goto out;
-	}
-	/* Each vantage point's spectrum and self-kernel must be those of its
-	 * grid: readers use one or the other depending on L. */
-	for (uint32_t i = 0; deep && i < db->nchosen; i++) {
-		double ls;
-		tsdb_prepare_stored(&k, db->vp[i].grid, spec, &ls);
-		if (!close_enough(spec, db->vp[i].spectrum, tsdb_spectrum_doubles(db->params.L)) ||
-		    !close_enough(&ls, &db->vp[i].log_self, 1)) {
-			tsdb_errf(err, TSDB_E_CORRUPT, "%s: vantage point %u: spectrum or self-kernel differs from its grid",
-				  db->path, i);
-			goto out;
-		}
-	}
-	rbt_stats st;
-	if (rbt_check(&db->snap, &rbt_key_bytes, db->ids, &st, err) < 0) {
-		tsdb_errctx(err, "%s: id index", db->path);
-		goto out;
-	}
-	rep->nodes += st.nodes;
-	rep->live_bytes += st.bytes;
-	rep->trees = 1;
-	rep->live_bytes += le32_get(db->snap.base + db->params_off + 8);
-
-	/* Every id entry: its record, intact, naming the same id. */
-	rbt_cursor c;
-	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
-	size_t n = 0;
-	int r;
-	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
-		tsdb_rec rec;
-		if (tsdb_rec_read(db, c.node.value, 1, &rec, err) < 0)
-			goto out;
-		if (rec.id_len != c.node.key[0] || memcmp(rec.id, c.node.key + 1, rec.id_len)) {
-			tsdb_errf(err, TSDB_E_CORRUPT, "%s: id index entry '%.*s' points at the record of '%.*s'", db->path,
-				  (int)c.node.key[0], (const char *)c.node.key + 1, (int)rec.id_len, rec.id);
-			goto out;
-		}
-		if (tsdb_id_validate(rec.id, rec.id_len, err) < 0) {
-			tsdb_errctx(err, "%s: record %llu", db->path, (unsigned long long)rec.off);
-			goto out;
-		}
-		if (rec.row >= db->next_row) {
-			tsdb_errf(err, TSDB_E_CORRUPT, "%s: series '%.*s' has row %u beyond the row counter %u", db->path,
-				  (int)rec.id_len, rec.id, rec.row, db->next_row);
-			goto out;
-		}
-		if (deep && recompute_matches(db, &k, &rec, grid, spec, err) < 0) {
-			tsdb_errctx(err, "%s", db->path);
-			goto out;
-		}
-		rows[n++] = (rowoff){rec.row, rec.off};
-		rep->live_bytes += rec.size;
-	}
-	if (r < 0)
-		goto out;
-	qsort(rows, n, sizeof *rows, rowoff_by_row);
-	for (size_t i = 1; i < n; i++)
-		if (rows[i].row == rows[i - 1].row) {
-			tsdb_errf(err, TSDB_E_CORRUPT, "%s: two series share row %u", db->path, rows[i].row);
-			goto out;
-		}
-
-	/* Every vantage-point entry: a pivot row naming a stored series' row
-	 * and record, holding that record's distances, keyed by exactly the
-	 * distance the record holds.  Equal counts and distinct
-	 * rows make each index a permutation of the id index. */
-	for (uint32_t i = 0; i < db->nchosen; i++) {
-		if (rbt_check(&db->snap, &rbt_key_distrow, db->vpidx[i], &st, err) < 0) {
-			tsdb_errctx(err, "%s: vantage point index %u", db->path, i);
-			goto out;
-		}
-		rep->nodes += st.nodes;
-		rep->live_bytes += st.bytes;
-		rep->trees++;
-		rbt_cursor_init(&c, &db->snap, &rbt_key_distrow, db->vpidx[i]);
-		for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
-			rowoff key = {rbt_distrow_row(c.node.key), 0};
-			rowoff *hit = bsearch(&key, rows, n, sizeof *rows, rowoff_by_row);
-			double d = rbt_distrow_distance(c.node.key);
-			tsdb_rec rec;
-			tsdb_pivot pv;
-			if (!hit || tsdb_pivot_read(db, c.node.value, &pv, err) < 0 || pv.row != key.row ||
-			    pv.rec_off != hit->off || tsdb_rec_read(db, hit->off, 0, &rec, err) < 0 ||
-			    memcmp(&rec.vpdist[i], &d, 8) != 0 || !pivot_matches(&pv, &rec)) {
-				tsdb_errf(err, TSDB_E_CORRUPT,
-					  "%s: vantage point index %u entry (%.17g, row %u) does not match a stored series",
-					  db->path, i, d, key.row);
-				goto out;
-			}
-			if (i == 0)
-				rep->live_bytes += tsdb_pivot_size(db->nchosen);
-		}
-		if (r < 0)
-			goto out;
-	}
-	rep->series = n;
-	/* Node bytes: a fixed-size header plus the key. */
-	rc = 0;
-out:
-	tsdb_kernel_free(&k);
-	free(rows);
-	free(grid);
-	free(spec);
-	return rc;
+	check_txn cx = {.db = db, .deep = deep, .rep = rep};
+	int rc = check_prepare(&cx, err);
+	if (rc == 0 && db->snap.lost[0])
+		rc = tsdb_errf(err, TSDB_E_CORRUPT, "%s: %s (opened txn %llu instead)", db->path,
+			       db->snap.lost, (unsigned long long)db->snap.meta.txn);
+	if (rc == 0)
+		rc = check_vantage_points(&cx, err);
+	if (rc == 0)
+		rc = check_ids(&cx, err);
+	for (uint32_t i = 0; rc == 0 && i < db->nchosen; i++)
+		rc = check_vp_index(&cx, i, err);
+	if (rc == 0)
+		rep->series = cx.n;
+	tsdb_kernel_free(&cx.k);
+	free(cx.rows);
+	free(cx.grid);
+	free(cx.spec);
+	return rc < 0 ? -1 : 0;
 }

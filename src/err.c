@@ -1,6 +1,7 @@
 /*
- * err.c - formatting of tsdb_err values.  Messages are truncated, never
- * overflowed; a NULL err is allowed so callers can ignore details.
+ * err.c - formatting of tsdb_err values.  Messages and the strings of
+ * where are truncated, never overflowed; a NULL err is allowed so callers
+ * can ignore details.
  */
 #include "err.h"
 
@@ -18,6 +19,9 @@ int tsdb_errf(tsdb_err *err, enum tsdb_errcode code, const char *fmt, ...)
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
 	err->code = code;
+	err->where.item = TSDB_ERR_NO_ITEM;
+	err->where.line = 0;
+	err->where.id[0] = err->where.file[0] = err->where.field[0] = '\0';
 	return -1;
 }
 
@@ -52,4 +56,39 @@ int tsdb_errctx(tsdb_err *err, const char *fmt, ...)
 			err->msg[n++] = *c;
 	err->msg[n] = '\0';
 	return -1;
+}
+
+static void copy_bounded(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (len > cap - 1)
+		len = cap - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+void tsdb_err_item(tsdb_err *err, size_t item, const char *id, size_t id_len)
+{
+	if (!err)
+		return;
+	err->where.item = item;
+	copy_bounded(err->where.id, sizeof err->where.id, id ? id : "", id ? id_len : 0);
+}
+
+void tsdb_err_place(tsdb_err *err, const char *file, size_t line)
+{
+	if (!err)
+		return;
+	if (file)
+		copy_bounded(err->where.file, sizeof err->where.file, file, strlen(file));
+	err->where.line = line;
+}
+
+void tsdb_err_field(tsdb_err *err, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->where.field, sizeof err->where.field, fmt, ap);
+	va_end(ap);
 }

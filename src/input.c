@@ -93,6 +93,13 @@ void tsdb_batch_where(const tsdb_batch *b, size_t i, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", b->files[o->file]);
 }
 
+void tsdb_batch_err_where(const tsdb_batch *b, size_t i, tsdb_err *err)
+{
+	const tsdb_origin *o = &b->origin[i];
+	tsdb_err_item(err, i, b->series[i].id, b->series[i].id_len);
+	tsdb_err_place(err, b->files[o->file], o->line);
+}
+
 static int add_file(tsdb_batch *b, const char *name, size_t *idx, tsdb_err *err)
 {
 	char **files = tsdb_grow(b->files, &b->files_cap, b->nfiles + 1, sizeof *files, err);
@@ -275,6 +282,7 @@ static int load_json_lines(tsdb_batch *b, const char *buf, size_t len, size_t st
 		}
 		json_decref(j);
 		if (rc) {
+			tsdb_err_place(err, shown, line);
 			if (problem(b, o, err))
 				return -1;
 			continue;
@@ -323,9 +331,12 @@ static int parse_file(tsdb_batch *b, const char *buf, size_t len, const char *na
 		json_error_t je;
 		json_t *j = json_loadb(buf + start, len - start,
 				       JSON_FLAGS | JSON_DISABLE_EOF_CHECK, &je);
-		if (!j)
-			return tsdb_errf(err, TSDB_E_INVALID_SERIES, "%s line %d column %d: %s",
-					 shown, je.line, je.column, je.text);
+		if (!j) {
+			tsdb_errf(err, TSDB_E_INVALID_SERIES, "%s line %d column %d: %s", shown,
+				  je.line, je.column, je.text);
+			tsdb_err_place(err, shown, je.line > 0 ? (size_t)je.line : 0);
+			return -1;
+		}
 		size_t q = start + (size_t)je.position;
 		while (q < len && is_space(buf[q]))
 			q++;
@@ -368,6 +379,8 @@ int tsdb_input_parse(tsdb_batch *b, const char *buf, size_t len, const char *nam
 	int rc = add_file(b, shown, &file, err) ? FATAL : 0;
 	if (rc == 0)
 		rc = parse_file(b, buf, len, name, shown, file, forced_id, o, err);
+	if (rc == -1 && !err->where.file[0])
+		tsdb_err_place(err, shown, 0);
 	return finish_call(b, n0, nfiles0, rc, o, err);
 }
 
@@ -381,8 +394,10 @@ static int load_fd(tsdb_batch *b, int fd, const char *name, const char *forced_i
 	char *buf;
 	size_t len;
 	const char *shown = name ? name : STDIN_NAME;
-	if (tsdb_read_fd(fd, shown, o->max_file_bytes, &buf, &len, err))
+	if (tsdb_read_fd(fd, shown, o->max_file_bytes, &buf, &len, err)) {
+		tsdb_err_place(err, shown, 0);
 		return problem(b, o, err);
+	}
 	int rc = tsdb_input_parse(b, buf, len, name, forced_id, o, err);
 	free(buf);
 	return rc;
@@ -644,10 +659,12 @@ int tsdb_input_finish(tsdb_batch *b, const tsdb_input_opts *o, tsdb_err *err)
 				continue;
 			tsdb_errf(err, TSDB_E_DUPLICATE, "duplicate id '%s': %s and %s",
 				  b->series[j].id, w2, w1);
+			tsdb_batch_err_where(b, j, err);
 			goto out;
 		}
 		tsdb_errf(err, TSDB_E_DUPLICATE, "%s: duplicate id '%s' (also %s); left out", w1,
 			  b->series[j].id, w2);
+		tsdb_batch_err_where(b, j, err);
 		if (problem(b, o, err))
 			goto out;
 		drop[j] = 1;
@@ -662,24 +679,23 @@ out:
 
 /* ---- blame -------------------------------------------------------------- */
 
+int tsdb_batch_series_error(enum tsdb_errcode c)
+{
+	return c == TSDB_E_DUPLICATE || c == TSDB_E_INVALID_SERIES || c == TSDB_E_INVALID_KEY ||
+	       c == TSDB_E_TOO_LARGE;
+}
+
 ptrdiff_t tsdb_batch_blame(const tsdb_batch *b, const tsdb_err *err)
 {
-	ptrdiff_t best = -1;
-	size_t mlen = strlen(err->msg);
-	for (size_t i = 0; i < b->n; i++) {
-		const tsdb_series *s = &b->series[i];
-		if (s->id_len == 0 || (best >= 0 && s->id_len <= b->series[best].id_len))
-			continue;
-		for (const char *p = err->msg; (p = memmem(p, mlen - (size_t)(p - err->msg),
-							  s->id, s->id_len)) != NULL;
-		     p++) {
-			if (p > err->msg && p[-1] == '\'' && p[s->id_len] == '\'') {
-				best = (ptrdiff_t)i;
-				break;
-			}
-		}
-	}
-	return best;
+	/* the index is checked against the id too: an error from a call given
+	 * another array must not blame the wrong series */
+	size_t i = err->where.item;
+	if (!tsdb_err_has_item(err) || i >= b->n)
+		return -1;
+	const tsdb_series *s = &b->series[i];
+	if (strlen(err->where.id) != s->id_len || memcmp(err->where.id, s->id, s->id_len) != 0)
+		return -1;
+	return (ptrdiff_t)i;
 }
 
 /* ---- a search query ------------------------------------------------------ */

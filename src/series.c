@@ -133,7 +133,7 @@ static size_t utf8_seq(const unsigned char *s, size_t avail)
 	return need;
 }
 
-int tsdb_id_validate(const char *id, size_t len, tsdb_err *err)
+static int id_check(const char *id, size_t len, tsdb_err *err)
 {
 	if (!id || len == 0)
 		return tsdb_errf(err, TSDB_E_INVALID_KEY, "id is empty");
@@ -153,6 +153,14 @@ int tsdb_id_validate(const char *id, size_t len, tsdb_err *err)
 	return 0;
 }
 
+int tsdb_id_validate(const char *id, size_t len, tsdb_err *err)
+{
+	if (id_check(id, len, err) == 0)
+		return 0;
+	tsdb_err_field(err, "id");
+	return -1;
+}
+
 int tsdb_series_set_id(tsdb_series *s, const char *id, size_t len, tsdb_err *err)
 {
 	if (tsdb_id_validate(id, len, err))
@@ -170,25 +178,32 @@ int tsdb_series_validate(const tsdb_series *s, size_t max_points, tsdb_err *err)
 	char num[32];
 	if (check_count(s->n, max_points, err))
 		return -1;
-	if (s->n < TSDB_SERIES_MIN_POINTS)
-		return tsdb_errf(err, TSDB_E_INVALID_SERIES, "needs at least %d points, got %zu",
-				 TSDB_SERIES_MIN_POINTS, s->n);
+	if (s->n < TSDB_SERIES_MIN_POINTS) {
+		tsdb_errf(err, TSDB_E_INVALID_SERIES, "needs at least %d points, got %zu",
+			  TSDB_SERIES_MIN_POINTS, s->n);
+		tsdb_err_field(err, "t");
+		return -1;
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (!time_in_range(s->t[i])) {
 			fmt_double(num, sizeof num, s->t[i]);
-			return tsdb_errf(err, TSDB_E_INVALID_SERIES, "t[%zu] = %s is outside [0, 1)",
-					 i, num);
+			tsdb_errf(err, TSDB_E_INVALID_SERIES, "t[%zu] = %s is outside [0, 1)", i, num);
+			tsdb_err_field(err, "t[%zu]", i);
+			return -1;
 		}
 		if (!isfinite(s->v[i])) {
 			fmt_double(num, sizeof num, s->v[i]);
-			return tsdb_errf(err, TSDB_E_INVALID_SERIES, "v[%zu] = %s is not finite", i,
-					 num);
+			tsdb_errf(err, TSDB_E_INVALID_SERIES, "v[%zu] = %s is not finite", i, num);
+			tsdb_err_field(err, "v[%zu]", i);
+			return -1;
 		}
 	}
 	for (size_t i = 1; i < s->n; i++)
 		if (s->v[i] != s->v[0])
 			return 0;
-	return tsdb_errf(err, TSDB_E_INVALID_SERIES, "constant series has no shape");
+	tsdb_errf(err, TSDB_E_INVALID_SERIES, "constant series has no shape");
+	tsdb_err_field(err, "v");
+	return -1;
 }
 
 /* ---- text format -------------------------------------------------------- */
@@ -262,8 +277,11 @@ static int text_number(const char *tok, size_t len, const char *name, size_t lin
 	const char *why = st == NUM_RANGE ? "is out of range"
 			  : st == NUM_LONG ? "is too long to be a number"
 					   : "is not a number";
-	return tsdb_errf(err, TSDB_E_INVALID_SERIES, "%s line %zu: %s '%s' %s", name, line,
-			 column, q, why);
+	tsdb_errf(err, TSDB_E_INVALID_SERIES, "%s line %zu: %s '%s' %s", name, line, column, q,
+		  why);
+	tsdb_err_place(err, name, line);
+	tsdb_err_field(err, "%s", column);
+	return -1;
 }
 
 int tsdb_series_parse_text(const char *buf, size_t len, const char *name,
@@ -301,6 +319,8 @@ int tsdb_series_parse_text(const char *buf, size_t len, const char *name,
 		if (ntok == 1) {
 			tsdb_errf(err, TSDB_E_INVALID_SERIES, "%s line %zu: missing value column",
 				  name, line);
+			tsdb_err_place(err, name, line);
+			tsdb_err_field(err, "value");
 			goto fail;
 		}
 		double t, v;
@@ -312,11 +332,14 @@ int tsdb_series_parse_text(const char *buf, size_t len, const char *name,
 			quote(q, sizeof q, tok[0], toklen[0]);
 			tsdb_errf(err, TSDB_E_INVALID_SERIES,
 				  "%s line %zu: time %s is outside [0, 1)", name, line, q);
+			tsdb_err_place(err, name, line);
+			tsdb_err_field(err, "time");
 			goto fail;
 		}
 		if (s.n == max_points) {
 			tsdb_errf(err, TSDB_E_TOO_LARGE, "%s line %zu: more than %zu points", name,
 				  line, max_points);
+			tsdb_err_place(err, name, line);
 			goto fail;
 		}
 		if (s.n == cap) {
@@ -354,8 +377,11 @@ static int json_number(const json_t *x, const char *field, size_t i, double *out
 		*out = (double)json_integer_value(x);
 	else if (json_is_real(x))
 		*out = json_real_value(x);
-	else
-		return tsdb_errf(err, TSDB_E_INVALID_SERIES, "%s[%zu] is not a number", field, i);
+	else {
+		tsdb_errf(err, TSDB_E_INVALID_SERIES, "%s[%zu] is not a number", field, i);
+		tsdb_err_field(err, "%s[%zu]", field, i);
+		return -1;
+	}
 	return 0;
 }
 
@@ -452,7 +478,9 @@ static int from_object(const json_t *o, size_t max_points, tsdb_series *s, tsdb_
 		if (k == sizeof known / sizeof known[0]) {
 			char q[QUOTE_MAX + 4];
 			quote(q, sizeof q, key, strlen(key));
-			return tsdb_errf(err, TSDB_E_INVALID_SERIES, "unknown field '%s'", q);
+			tsdb_errf(err, TSDB_E_INVALID_SERIES, "unknown field '%s'", q);
+			tsdb_err_field(err, "%s", q);
+			return -1;
 		}
 	}
 	const json_t *t = json_object_get(o, "t"), *v = json_object_get(o, "v");
@@ -462,14 +490,19 @@ static int from_object(const json_t *o, size_t max_points, tsdb_series *s, tsdb_
 		return tsdb_errf(err, TSDB_E_INVALID_SERIES,
 				 "give either t and v or time_points and data_points, not both");
 	if (t || v) {
-		if (!t || !v)
-			return tsdb_errf(err, TSDB_E_INVALID_SERIES, "missing field '%s'",
-					 t ? "v" : "t");
+		if (!t || !v) {
+			tsdb_errf(err, TSDB_E_INVALID_SERIES, "missing field '%s'", t ? "v" : "t");
+			tsdb_err_field(err, "%s", t ? "v" : "t");
+			return -1;
+		}
 		rc = from_columns(t, v, "t", "v", max_points, s, err);
 	} else if (tp || dp) {
-		if (!tp || !dp)
-			return tsdb_errf(err, TSDB_E_INVALID_SERIES, "missing field '%s'",
-					 tp ? "data_points" : "time_points");
+		if (!tp || !dp) {
+			const char *missing = tp ? "data_points" : "time_points";
+			tsdb_errf(err, TSDB_E_INVALID_SERIES, "missing field '%s'", missing);
+			tsdb_err_field(err, "%s", missing);
+			return -1;
+		}
 		rc = from_columns(tp, dp, "time_points", "data_points", max_points, s, err);
 	} else
 		return tsdb_errf(err, TSDB_E_INVALID_SERIES, "series object has no 't' and 'v'");
@@ -478,14 +511,19 @@ static int from_object(const json_t *o, size_t max_points, tsdb_series *s, tsdb_
 
 	const json_t *id = json_object_get(o, "id");
 	if (id && !json_is_null(id)) {
-		if (!json_is_string(id))
-			return tsdb_errf(err, TSDB_E_INVALID_KEY, "id is not a string");
+		if (!json_is_string(id)) {
+			tsdb_errf(err, TSDB_E_INVALID_KEY, "id is not a string");
+			tsdb_err_field(err, "id");
+			return -1;
+		}
 		if (tsdb_series_set_id(s, json_string_value(id), json_string_length(id), err))
 			return -1;
 	}
 	const json_t *meta = json_object_get(o, "meta");
-	if (meta && !json_is_null(meta) && set_meta(s, meta, err))
+	if (meta && !json_is_null(meta) && set_meta(s, meta, err)) {
+		tsdb_err_field(err, "meta");
 		return -1;
+	}
 	return 0;
 }
 

@@ -15,8 +15,8 @@
  *      rename it to failed/NAME.reason, fsync failed/, and only THEN rename
  *      new/NAME -> failed/NAME and fsync failed/ and new/.
  * If the insert fails because of one series (an id stored with different
- * content, a series the writer refuses) and the message names its id, that
- * file goes to failed/ and the rest is retried; if no id can be made out,
+ * content, a series the writer refuses) and the error names it (where.item), that
+ * file goes to failed/ and the rest is retried; if it names no series,
  * the chunk's files are inserted one commit each so every file gets its
  * own verdict.  Any other failure ends the run; files not yet moved stay in
  * new/.
@@ -360,12 +360,6 @@ static int fail_duplicates(spool *sp, tsdb_batch *b, entry *es, size_t n, tsdb_e
 	return rc ? -1 : drop_settled(b, es, n, err);
 }
 
-static int data_error(enum tsdb_errcode c)
-{
-	return c == TSDB_E_DUPLICATE || c == TSDB_E_INVALID_SERIES || c == TSDB_E_INVALID_KEY ||
-	       c == TSDB_E_TOO_LARGE;
-}
-
 static int insert(spool *sp, const tsdb_series *s, size_t n, const char *dbdir,
 		  tsdb_err *err)
 {
@@ -399,7 +393,7 @@ static int store_chunk(spool *sp, const char *dbdir, tsdb_batch *b, entry *es, s
 		tsdb_err ie = {0};
 		if (insert(sp, b->series, b->n, dbdir, &ie) == 0)
 			return done_files(sp, es, n, err);
-		if (!data_error(ie.code)) {
+		if (!tsdb_batch_series_error(ie.code)) {
 			*err = ie;
 			return -1;
 		}
@@ -419,7 +413,7 @@ static int store_chunk(spool *sp, const char *dbdir, tsdb_batch *b, entry *es, s
 		if (insert(sp, b->series + e->first, e->count, dbdir, &ie) == 0) {
 			if (done_files(sp, e, 1, err))
 				return -1;
-		} else if (!data_error(ie.code)) {
+		} else if (!tsdb_batch_series_error(ie.code)) {
 			*err = ie;
 			return -1;
 		} else if (fail_insert(sp, e, &ie, err))

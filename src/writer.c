@@ -330,10 +330,29 @@ static int cand_cmp(const void *a, const void *b)
 	return c ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
 }
 
+/* The vantage points as the next commit will have them: those in the
+ * params record at ws->params_off, readable only once committed, so they
+ * are taken from the candidates when just chosen. */
+typedef struct vpset {
+	uint32_t n;
+	const double *spectrum[TSDB_VP_MAX];
+	double log_self[TSDB_VP_MAX];
+} vpset;
+
+static void vps_from_db(const tsdb_db *db, vpset *v)
+{
+	v->n = db->nchosen;
+	for (uint32_t i = 0; i < v->n; i++) {
+		v->spectrum[i] = db->vp[i].spectrum;
+		v->log_self[i] = db->vp[i].log_self;
+	}
+}
+
 /* Chooses p->nvp of the candidates (sorted by id, then a seeded partial
- * shuffle: the same database contents and seed give the same choice) and
- * writes a params record naming them. */
-static int choose_vps(wstate *ws, const tsdb_params *p, candidate *c, size_t n, tsdb_err *err)
+ * shuffle: the same database contents and seed give the same choice),
+ * writes a params record naming them and makes them *vs. */
+static int choose_vps(wstate *ws, const tsdb_params *p, candidate *c, size_t n, vpset *vs,
+		      tsdb_err *err)
 {
 	qsort(c, n, sizeof *c, cand_cmp);
 	tsdb_rng rng;
@@ -358,25 +377,12 @@ static int choose_vps(wstate *ws, const tsdb_params *p, candidate *c, size_t n, 
 	if (append_params(ws, p, p->nvp, ids, lens, grids, specs, ls, &ws->params_off, err) < 0)
 		return -1;
 	ws->nchosen = p->nvp;
-	return 0;
-}
-
-/* The vantage points as the next commit will have them: those in the
- * params record at ws->params_off, readable only once committed, so they
- * are taken from the candidates when just chosen. */
-typedef struct vpset {
-	uint32_t n;
-	const double *spectrum[TSDB_VP_MAX];
-	double log_self[TSDB_VP_MAX];
-} vpset;
-
-static void vps_from_db(const tsdb_db *db, vpset *v)
-{
-	v->n = db->nchosen;
-	for (uint32_t i = 0; i < v->n; i++) {
-		v->spectrum[i] = db->vp[i].spectrum;
-		v->log_self[i] = db->vp[i].log_self;
+	vs->n = p->nvp;
+	for (uint32_t i = 0; i < p->nvp; i++) {
+		vs->spectrum[i] = specs[i];
+		vs->log_self[i] = ls[i];
 	}
+	return 0;
 }
 
 static void vpdist_compute(tsdb_kernel *k, const vpset *v, const double *spectrum, double log_self,
@@ -571,9 +577,12 @@ static int still_stored(wstate *ws, const rbt_node *n, tsdb_err *err)
 	return found && cur == n->value;
 }
 
-/* Rewrites every stored series (except those being replaced) with
- * distances to the vantage points vs, queueing their index keys. */
-static int restamp_stored(wstate *ws, tsdb_kernel *k, const vpset *vs, pivots *pv, tsdb_err *err)
+/* Calls fn with every stored series (except those being replaced) and
+ * its id-tree node, in id order, until fn fails. */
+typedef int (*stored_fn)(void *ctx, wstate *ws, const rbt_node *node, const tsdb_rec *rec,
+			 tsdb_err *err);
+
+static int each_stored(wstate *ws, stored_fn fn, void *ctx, tsdb_err *err)
 {
 	rbt_cursor c;
 	rbt_cursor_init(&c, &ws->w.snap, &rbt_key_bytes, ws->db.ids);
@@ -585,19 +594,65 @@ static int restamp_stored(wstate *ws, tsdb_kernel *k, const vpset *vs, pivots *p
 		if (!keep)
 			continue;
 		tsdb_rec rec;
-		if (tsdb_rec_read(&ws->db, c.node.value, 1, &rec, err) < 0)
-			return -1;
-		double vpd[TSDB_VP_MAX];
-		vpdist_compute(k, vs, rec.spectrum, rec.log_self, vpd);
-		uint64_t off;
-		if (rewrite_record(ws, &rec, vpd, vs->n, &off, err) < 0)
-			return -1;
-		if (rbt_w_insert(&ws->ids, c.node.key, off, 1, err) < 0)
-			return -1;
-		if (vs->n && pivots_add(pv, rec.row, off, vpd, err) < 0)
+		if (tsdb_rec_read(&ws->db, c.node.value, 1, &rec, err) < 0 ||
+		    fn(ctx, ws, &c.node, &rec, err) < 0)
 			return -1;
 	}
 	return r < 0 ? -1 : 0;
+}
+
+typedef struct cand_list {
+	candidate *c;
+	size_t n, cap;
+} cand_list;
+
+static int add_candidate(void *ctx, wstate *ws, const rbt_node *node, const tsdb_rec *rec,
+			 tsdb_err *err)
+{
+	(void)node;
+	cand_list *l = ctx;
+	if (l->n == l->cap)
+		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: more series than the id index counts",
+				 ws->path);
+	l->c[l->n++] = (candidate){rec->id, rec->id_len, rec->grid, rec->spectrum, rec->log_self};
+	return 0;
+}
+
+/* The stored series (except those being replaced) as vantage-point
+ * candidates, at most cap of them. */
+static int collect_stored(wstate *ws, candidate *cands, size_t cap, size_t *nc, tsdb_err *err)
+{
+	cand_list l = {cands, 0, cap};
+	int rc = each_stored(ws, add_candidate, &l, err);
+	*nc = l.n;
+	return rc;
+}
+
+typedef struct restamp_ctx {
+	tsdb_kernel *k;
+	const vpset *vs;
+	pivots *pv;
+} restamp_ctx;
+
+static int restamp_one(void *ctx, wstate *ws, const rbt_node *node, const tsdb_rec *rec,
+		       tsdb_err *err)
+{
+	restamp_ctx *cx = ctx;
+	double vpd[TSDB_VP_MAX];
+	vpdist_compute(cx->k, cx->vs, rec->spectrum, rec->log_self, vpd);
+	uint64_t off;
+	if (rewrite_record(ws, rec, vpd, cx->vs->n, &off, err) < 0 ||
+	    rbt_w_insert(&ws->ids, node->key, off, 1, err) < 0)
+		return -1;
+	return cx->vs->n ? pivots_add(cx->pv, rec->row, off, vpd, err) : 0;
+}
+
+/* Rewrites every stored series (except those being replaced) with
+ * distances to the vantage points vs, queueing their index keys. */
+static int restamp_stored(wstate *ws, tsdb_kernel *k, const vpset *vs, pivots *pv, tsdb_err *err)
+{
+	restamp_ctx cx = {k, vs, pv};
+	return each_stored(ws, restamp_one, &cx, err);
 }
 
 /* Replaces the vantage-point trees by empty ones for nchosen points. */
@@ -664,9 +719,233 @@ static int batch_ids_unique(const tsdb_series *series, size_t n, tsdb_err *err)
 			rc = -1;
 		else if (i && id_cmp_series(&v[i - 1], &v[i]) == 0)
 			rc = tsdb_errf(err, TSDB_E_DUPLICATE, "id '%s' appears twice in the batch", v[i]->id);
+		if (rc)
+			tsdb_err_item(err, (size_t)(v[i] - series), v[i]->id, v[i]->id_len);
 	}
 	free(v);
 	return rc;
+}
+
+/* One insert in progress: what each phase reads and fills.  The phases
+ * run in order; each returns -1 with err set, and tsdb_insert frees
+ * everything whatever phase failed. */
+typedef struct insert_txn {
+	const char *dir;
+	const tsdb_series *series;
+	size_t n;
+	const tsdb_insert_opts *o;
+	tsdb_insert_result *res;
+	tsdb_db db0;                  /* the unlocked snapshot the series were prepared against */
+	int db0_open;
+	tsdb_params params;
+	tsdb_kernel k;
+	int kernel_ready;
+	wstate ws;
+	int ws_ready;                 /* ws is open: the lock is held */
+	prepared *pr;                 /* n entries */
+	size_t nnew;                  /* series that get a new record */
+	vpset vs;                     /* the vantage points of the commit */
+	int same_vps;                 /* vs are the ones pr[].vpdist were computed against */
+	pivots pv;
+	vpkeys ks[TSDB_VP_MAX];
+} insert_txn;
+
+/* Every id valid and unique, every series valid: checked before anything
+ * is computed, so a bad batch costs nothing. */
+static int insert_validate(const tsdb_series *series, size_t n, tsdb_err *err)
+{
+	if (batch_ids_unique(series, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (tsdb_series_validate(&series[i], SIZE_MAX, err) < 0) {
+			tsdb_errctx(err, "series '%s'", series[i].id);
+			tsdb_err_item(err, i, series[i].id, series[i].id_len);
+			return -1;
+		}
+	return 0;
+}
+
+/* Unlocked, so that readers and other writers are not held up by the
+ * FFTs: each series' grid, spectrum and (when the database has vantage
+ * points) its distances to them. */
+static int insert_prepare(insert_txn *tx, tsdb_err *err)
+{
+	if (tsdb_db_open(&tx->db0, tx->dir, err) < 0)
+		return -1;
+	tx->db0_open = 1;
+	tx->params = tx->db0.params;
+	if (tsdb_kernel_init(&tx->k, tx->params.L, tx->params.mult, err) < 0)
+		return -1;
+	tx->kernel_ready = 1;
+	if (!(tx->pr = calloc(tx->n ? tx->n : 1, sizeof *tx->pr)))
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	size_t nspec = tsdb_spectrum_doubles(tx->params.L);
+	vpset vs0;
+	vps_from_db(&tx->db0, &vs0);
+	for (size_t i = 0; i < tx->n; i++) {
+		const tsdb_series *s = &tx->series[i];
+		prepared *p = &tx->pr[i];
+		p->s = s;
+		p->grid = malloc(tx->params.L * sizeof(double));
+		p->spectrum = malloc(nspec * sizeof(double));
+		if (!p->grid || !p->spectrum)
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		if (tsdb_kernel_grid(&tx->k, s->t, s->v, s->n, p->grid, err) < 0) {
+			tsdb_errctx(err, "series '%s'", s->id);
+			tsdb_err_item(err, i, s->id, s->id_len);
+			return -1;
+		}
+		tsdb_prepare_stored(&tx->k, p->grid, p->spectrum, &p->log_self);
+		if (vs0.n) {
+			vpdist_compute(&tx->k, &vs0, p->spectrum, p->log_self, p->vpdist);
+			p->vp_epoch = 1;
+		}
+		progress(tx->o, "preparing", i + 1, tx->n);
+	}
+	return 0;
+}
+
+/* Takes the lock.  The distances computed unlocked stay good if the
+ * vantage points are still the same ones (a reindex may have run in
+ * between). */
+static int insert_lock(insert_txn *tx, tsdb_err *err)
+{
+	if (ws_open(&tx->ws, tx->dir, err) < 0)
+		return -1;
+	tx->ws_ready = 1;
+	const tsdb_params *now = &tx->ws.db.params;
+	if (now->L != tx->params.L || now->mult != tx->params.mult)
+		return tsdb_errf(err, TSDB_E_UNKNOWN,
+				 "%s was re-created while this insert was prepared; run it again", tx->dir);
+	tx->params = *now;
+	tx->same_vps = tx->db0.nchosen && same_params_record(&tx->db0, &tx->ws.db);
+	return 0;
+}
+
+/* Each id against what is stored: new (a row), replaced (a row, and the
+ * old record to unindex), unchanged (skipped) or refused. */
+static int insert_resolve_ids(insert_txn *tx, tsdb_err *err)
+{
+	wstate *ws = &tx->ws;
+	const tsdb_insert_opts *o = tx->o;
+	for (size_t i = 0; i < tx->n; i++) {
+		const tsdb_series *s = &tx->series[i];
+		tsdb_rec old;
+		tsdb_err why;
+		int r = tsdb_db_find(&ws->db, s->id, s->id_len, &old, &why);
+		if (r < 0 && why.code != TSDB_E_INVALID_KEY) {
+			if (err)
+				*err = why;
+			return -1;
+		}
+		if (r == 0) {
+			if (o && o->unchanged_ok && same_series(&old, s)) {
+				tx->pr[i].skip = 1;
+				tx->res->unchanged++;
+				continue;
+			}
+			if (!o || !o->replace) {
+				tsdb_errf(err, TSDB_E_DUPLICATE,
+					  "id '%s' is already stored in %s (use --replace to overwrite it)",
+					  s->id, tx->dir);
+				tsdb_err_item(err, i, s->id, s->id_len);
+				return -1;
+			}
+			tx->pr[i].old_off = old.off;
+			tx->res->replaced++;
+		}
+		if (ws->next_row == UINT32_MAX)
+			return tsdb_errf(err, TSDB_E_TOO_LARGE, "%s: row numbers exhausted", tx->dir);
+		tx->pr[i].row = ws->next_row++;
+		tx->nnew++;
+	}
+	return 0;
+}
+
+/* Replaced series leave every index first. */
+static int insert_unindex_replaced(insert_txn *tx, tsdb_err *err)
+{
+	for (size_t i = 0; i < tx->n; i++) {
+		if (!tx->pr[i].old_off)
+			continue;
+		tsdb_rec old;
+		uint8_t key[RBT_KEY_MAX];
+		rbt_bytes_put(key, tx->series[i].id, tx->series[i].id_len);
+		if (tsdb_rec_read(&tx->ws.db, tx->pr[i].old_off, 1, &old, err) < 0 ||
+		    vp_delete(&tx->ws, &old, err) < 0 || rbt_w_delete(&tx->ws.ids, key, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* When this batch brings the database to nvp series: choose the vantage
+ * points among everything present (stored and new), then give every
+ * stored series its distances to them. */
+static int insert_choose_vps(insert_txn *tx, tsdb_err *err)
+{
+	wstate *ws = &tx->ws;
+	uint64_t after = ws->db.nseries - tx->res->replaced + tx->nnew;
+	if (ws->nchosen || after < tx->params.nvp)
+		return 0;
+	candidate *cands = malloc(after * sizeof *cands);
+	if (!cands)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	size_t nc = 0;
+	int rc = collect_stored(ws, cands, after, &nc, err);
+	for (size_t i = 0; rc == 0 && i < tx->n; i++)
+		if (!tx->pr[i].skip && nc < after)
+			cands[nc++] = (candidate){tx->series[i].id, tx->series[i].id_len, tx->pr[i].grid,
+						  tx->pr[i].spectrum, tx->pr[i].log_self};
+	if (rc == 0)
+		rc = choose_vps(ws, &tx->params, cands, nc, &tx->vs, err);
+	if (rc == 0) {
+		vp_trees_reset(ws);
+		tx->pv.nvp = tx->vs.n;
+		rc = restamp_stored(ws, &tx->k, &tx->vs, &tx->pv, err);
+	}
+	if (rc == 0) {
+		tx->res->chose_vantage_points = 1;
+		for (size_t i = 0; i < tx->n; i++)
+			tx->pr[i].vp_epoch = 0;
+	}
+	free(cands);
+	return rc;
+}
+
+/* The new records, their ids and their vantage-point keys. */
+static int insert_append(insert_txn *tx, tsdb_err *err)
+{
+	const vpset *vs = &tx->vs;
+	for (size_t i = 0; i < tx->n; i++) {
+		prepared *p = &tx->pr[i];
+		if (p->skip)
+			continue;
+		if (vs->n && !(tx->same_vps && p->vp_epoch))
+			vpdist_compute(&tx->k, vs, p->spectrum, p->log_self, p->vpdist);
+		if (append_record(&tx->ws, &tx->series[i], p->row, p->log_self, p->vpdist, vs->n,
+				  p->spectrum, p->grid, &p->off, err) < 0) {
+			tsdb_err_item(err, i, tx->series[i].id, tx->series[i].id_len);
+			return -1;
+		}
+		uint8_t key[RBT_KEY_MAX];
+		rbt_bytes_put(key, tx->series[i].id, tx->series[i].id_len);
+		if (rbt_w_insert(&tx->ws.ids, key, p->off, 1, err) < 0)
+			return -1;
+		if (vs->n && pivots_add(&tx->pv, p->row, p->off, p->vpdist, err) < 0)
+			return -1;
+		progress(tx->o, "writing", i + 1, tx->n);
+	}
+	tx->pv.nvp = vs->n;
+	return 0;
+}
+
+static int insert_commit(insert_txn *tx, tsdb_err *err)
+{
+	if (pivots_flush(&tx->ws, &tx->pv, tx->ks, err) < 0 || vpkeys_insert(&tx->ws, tx->ks, err) < 0 ||
+	    ws_commit(&tx->ws, err) < 0)
+		return -1;
+	tx->res->inserted = tx->nnew;
+	return 0;
 }
 
 int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb_insert_opts *o,
@@ -676,201 +955,43 @@ int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb
 	if (!res)
 		res = &local;
 	memset(res, 0, sizeof *res);
-	if (batch_ids_unique(series, n, err) < 0)
+	if (insert_validate(series, n, err) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (tsdb_series_validate(&series[i], SIZE_MAX, err) < 0)
-			return tsdb_errctx(err, "series '%s'", series[i].id);
-
-	/* Unlocked: the database's parameters and current vantage points. */
-	tsdb_db db0;
-	if (tsdb_db_open(&db0, dir, err) < 0)
-		return -1;
-	tsdb_params params = db0.params;
-	tsdb_kernel k;
-	if (tsdb_kernel_init(&k, params.L, params.mult, err) < 0) {
-		tsdb_db_close(&db0);
-		return -1;
-	}
+	insert_txn tx;
+	memset(&tx, 0, sizeof tx);
+	tx.dir = dir;
+	tx.series = series;
+	tx.n = n;
+	tx.o = o;
+	tx.res = res;
 	int rc = -1;
-	wstate ws;
-	memset(&ws, 0, sizeof ws);
-	ws.lock_fd = -1;
-	vpkeys ks[TSDB_VP_MAX];
-	memset(ks, 0, sizeof ks);
-	pivots pv = {0};
-	candidate *cands = NULL;
-	prepared *pr = calloc(n ? n : 1, sizeof *pr);
-	if (!pr) {
-		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-		goto out0;
+	if (insert_prepare(&tx, err) == 0 && insert_lock(&tx, err) == 0 &&
+	    insert_resolve_ids(&tx, err) == 0 && insert_unindex_replaced(&tx, err) == 0) {
+		if (tx.nnew == 0) /* nothing new: no commit */
+			rc = 0;
+		else {
+			vps_from_db(&tx.ws.db, &tx.vs);
+			tx.pv.nvp = tx.vs.n;
+			if (insert_choose_vps(&tx, err) == 0 && insert_append(&tx, err) == 0 &&
+			    insert_commit(&tx, err) == 0)
+				rc = 0;
+		}
 	}
-	size_t nspec = tsdb_spectrum_doubles(params.L);
-	vpset vs0;
-	vps_from_db(&db0, &vs0);
-	for (size_t i = 0; i < n; i++) {
-		pr[i].s = &series[i];
-		pr[i].grid = malloc(params.L * sizeof(double));
-		pr[i].spectrum = malloc(nspec * sizeof(double));
-		if (!pr[i].grid || !pr[i].spectrum) {
-			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-			goto out0;
-		}
-		if (tsdb_kernel_grid(&k, series[i].t, series[i].v, series[i].n, pr[i].grid, err) < 0) {
-			tsdb_errctx(err, "series '%s'", series[i].id);
-			goto out0;
-		}
-		tsdb_prepare_stored(&k, pr[i].grid, pr[i].spectrum, &pr[i].log_self);
-		if (vs0.n) {
-			vpdist_compute(&k, &vs0, pr[i].spectrum, pr[i].log_self, pr[i].vpdist);
-			pr[i].vp_epoch = 1;
-		}
-		progress(o, "preparing", i + 1, n);
+	if (tx.ws_ready) {
+		if (rc == 0)
+			res->txn = tx.ws.w.snap.meta.txn;
+		else
+			cow_rollback(&tx.ws.w);
+		ws_close(&tx.ws);
 	}
-
-	/* Locked from here on. */
-	if (ws_open(&ws, dir, err) < 0)
-		goto out0;
-	if (ws.db.params.L != params.L || ws.db.params.mult != params.mult) {
-		tsdb_errf(err, TSDB_E_UNKNOWN, "%s was re-created while this insert was prepared; run it again", dir);
-		goto out;
-	}
-	params = ws.db.params;
-	/* The distances computed unlocked stay good if the vantage points are
-	 * still the same ones (a reindex may have run in between). */
-	int same_vps = vs0.n && same_params_record(&db0, &ws.db);
-	size_t nnew = 0;
-	for (size_t i = 0; i < n; i++) {
-		tsdb_rec old;
-		tsdb_err why;
-		int r = tsdb_db_find(&ws.db, series[i].id, series[i].id_len, &old, &why);
-		if (r < 0 && why.code != TSDB_E_INVALID_KEY) {
-			if (err)
-				*err = why;
-			goto out;
-		}
-		if (r == 0) {
-			if (o && o->unchanged_ok && same_series(&old, &series[i])) {
-				pr[i].skip = 1;
-				res->unchanged++;
-				continue;
-			}
-			if (!o || !o->replace) {
-				tsdb_errf(err, TSDB_E_DUPLICATE, "id '%s' is already stored in %s (use --replace to overwrite it)",
-					  series[i].id, dir);
-				goto out;
-			}
-			pr[i].old_off = old.off;
-			res->replaced++;
-		}
-		if (ws.next_row == UINT32_MAX) {
-			tsdb_errf(err, TSDB_E_TOO_LARGE, "%s: row numbers exhausted", dir);
-			goto out;
-		}
-		pr[i].row = ws.next_row++;
-		nnew++;
-	}
-
-	/* Replaced series leave every index first. */
-	for (size_t i = 0; i < n; i++) {
-		if (!pr[i].old_off)
-			continue;
-		tsdb_rec old;
-		uint8_t key[RBT_KEY_MAX];
-		rbt_bytes_put(key, series[i].id, series[i].id_len);
-		if (tsdb_rec_read(&ws.db, pr[i].old_off, 1, &old, err) < 0 || vp_delete(&ws, &old, err) < 0 ||
-		    rbt_w_delete(&ws.ids, key, NULL, err) < 0)
-			goto out;
-	}
-
-	if (nnew == 0) {
-		res->txn = ws.w.snap.meta.txn;
-		rc = 0;
-		goto out;
-	}
-	vpset vs;
-	vps_from_db(&ws.db, &vs);
-	pv.nvp = vs.n;
-	uint64_t after = ws.db.nseries - res->replaced + nnew;
-	if (ws.nchosen == 0 && after >= params.nvp) {
-		/* This batch brings the database to nvp series: choose the
-		 * vantage points among everything present, then give every
-		 * stored series its distances. */
-		cands = malloc(after * sizeof *cands);
-		if (!cands) {
-			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-			goto out;
-		}
-		size_t nc = 0;
-		rbt_cursor c;
-		rbt_cursor_init(&c, &ws.w.snap, &rbt_key_bytes, ws.db.ids);
-		int r;
-		for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
-			tsdb_rec rec;
-			int keep = still_stored(&ws, &c.node, err);
-			if (keep < 0)
-				goto out;
-			if (!keep)
-				continue;
-			if (tsdb_rec_read(&ws.db, c.node.value, 1, &rec, err) < 0)
-				goto out;
-			cands[nc++] = (candidate){rec.id, rec.id_len, rec.grid, rec.spectrum, rec.log_self};
-		}
-		if (r < 0)
-			goto out;
-		for (size_t i = 0; i < n; i++)
-			if (!pr[i].skip)
-				cands[nc++] = (candidate){series[i].id, series[i].id_len, pr[i].grid, pr[i].spectrum,
-							  pr[i].log_self};
-		if (choose_vps(&ws, &params, cands, nc, err) < 0)
-			goto out;
-		vs.n = ws.nchosen;
-		for (uint32_t i = 0; i < vs.n; i++) {
-			vs.spectrum[i] = cands[i].spectrum;
-			vs.log_self[i] = cands[i].log_self;
-		}
-		vp_trees_reset(&ws);
-		pv.nvp = vs.n;
-		if (restamp_stored(&ws, &k, &vs, &pv, err) < 0)
-			goto out;
-		res->chose_vantage_points = 1;
-		for (size_t i = 0; i < n; i++)
-			pr[i].vp_epoch = 0;
-	}
-
-	for (size_t i = 0; i < n; i++) {
-		if (pr[i].skip)
-			continue;
-		if (vs.n && !(same_vps && pr[i].vp_epoch))
-			vpdist_compute(&k, &vs, pr[i].spectrum, pr[i].log_self, pr[i].vpdist);
-		if (append_record(&ws, &series[i], pr[i].row, pr[i].log_self, pr[i].vpdist, vs.n, pr[i].spectrum,
-				  pr[i].grid, &pr[i].off, err) < 0)
-			goto out;
-		uint8_t key[RBT_KEY_MAX];
-		rbt_bytes_put(key, series[i].id, series[i].id_len);
-		if (rbt_w_insert(&ws.ids, key, pr[i].off, 1, err) < 0)
-			goto out;
-		if (vs.n && pivots_add(&pv, pr[i].row, pr[i].off, pr[i].vpdist, err) < 0)
-			goto out;
-		progress(o, "writing", i + 1, n);
-	}
-	pv.nvp = vs.n;
-	if (pivots_flush(&ws, &pv, ks, err) < 0 || vpkeys_insert(&ws, ks, err) < 0 || ws_commit(&ws, err) < 0)
-		goto out;
-	res->inserted = nnew;
-	res->txn = ws.w.snap.meta.txn;
-	rc = 0;
-out:
-	if (rc < 0)
-		cow_rollback(&ws.w);
-	ws_close(&ws);
-out0:
-	free(cands);
-	pivots_free(&pv);
-	vpkeys_free(ks);
-	prepared_free(pr, n);
-	tsdb_kernel_free(&k);
-	tsdb_db_close(&db0);
+	pivots_free(&tx.pv);
+	vpkeys_free(tx.ks);
+	if (tx.pr)
+		prepared_free(tx.pr, n);
+	if (tx.kernel_ready)
+		tsdb_kernel_free(&tx.k);
+	if (tx.db0_open)
+		tsdb_db_close(&tx.db0);
 	return rc;
 }
 
@@ -945,25 +1066,10 @@ int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, t
 			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
 			goto out;
 		}
-		size_t nc = 0;
-		rbt_cursor c;
-		rbt_cursor_init(&c, &ws.w.snap, &rbt_key_bytes, ws.db.ids);
-		int r;
-		for (r = rbt_first(&c, err); r == 1 && nc < ws.db.nseries; r = rbt_next(&c, err)) {
-			tsdb_rec rec;
-			if (tsdb_rec_read(&ws.db, c.node.value, 1, &rec, err) < 0)
-				goto out;
-			cands[nc++] = (candidate){rec.id, rec.id_len, rec.grid, rec.spectrum, rec.log_self};
-		}
-		if (r < 0)
+		size_t nc;
+		if (collect_stored(&ws, cands, ws.db.nseries, &nc, err) < 0 ||
+		    choose_vps(&ws, &p, cands, nc, &vs, err) < 0)
 			goto out;
-		if (choose_vps(&ws, &p, cands, nc, err) < 0)
-			goto out;
-		vs.n = ws.nchosen;
-		for (uint32_t i = 0; i < vs.n; i++) {
-			vs.spectrum[i] = cands[i].spectrum;
-			vs.log_self[i] = cands[i].log_self;
-		}
 	} else {
 		/* Too few series to choose from: wait for inserts, as init does. */
 		if (append_params(&ws, &p, 0, NULL, NULL, NULL, NULL, NULL, &ws.params_off, err) < 0)
@@ -1017,106 +1123,143 @@ static int remap_off(void *p, uint64_t v, uint64_t *out, tsdb_err *err)
 	return 0;
 }
 
-int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after, tsdb_err *err)
+/* One compaction in progress: the new file being written and the maps
+ * from old to new offsets that the copied trees are rewritten through. */
+typedef struct compact_txn {
+	wstate ws;                    /* the locked database (the old file) */
+	cow_writer nw;                /* the new file */
+	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX];
+	remap_ctx rm, pm;             /* records, pivot rows: old -> new offsets */
+} compact_txn;
+
+/* The params record and the counters. */
+static int compact_header(compact_txn *cx, tsdb_err *err)
 {
-	wstate ws;
-	if (ws_open(&ws, dir, err) < 0)
-		return -1;
-	int rc = -1;
-	char *tmp = NULL;
-	cow_writer nw;
-	memset(&nw, 0, sizeof nw);
-	nw.wfd = -1;
-	remap_ctx rm = {0}, pm = {0};   /* records, pivot rows: old -> new offsets */
-	if (tsdb_path_join(&tmp, dir, TSDB_DATA_FILE ".compact", err) < 0)
-		goto out;
-	unlink(tmp);
-	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&nw, tmp, err) < 0)
-		goto out;
-	const tsdb_db *db = &ws.db;
-	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX] = {TSDB_DB_MAGIC};
+	const tsdb_db *db = &cx->ws.db;
+	cx->words[0] = TSDB_DB_MAGIC;
 	const uint8_t *params = cow_ptr(&db->snap, db->params_off, PARAMS_FIXED);
-	if (cow_append(&nw, params, le32_get(params + 8), 8, &words[W_PARAMS], err) < 0)
-		goto out;
-	words[W_NEXT_ROW] = db->next_row;
-	words[W_CHOSEN] = db->nchosen;
-	if (!(rm.m = malloc((db->nseries ? db->nseries : 1) * sizeof *rm.m))) {
-		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-		goto out;
-	}
-	/* Records in id order, then the trees pointing at them. */
+	if (cow_append(&cx->nw, params, le32_get(params + 8), 8, &cx->words[W_PARAMS], err) < 0)
+		return -1;
+	cx->words[W_NEXT_ROW] = db->next_row;
+	cx->words[W_CHOSEN] = db->nchosen;
+	return 0;
+}
+
+/* Every live record in id order, then the id tree pointing at them. */
+static int compact_records(compact_txn *cx, tsdb_err *err)
+{
+	const tsdb_db *db = &cx->ws.db;
+	remap_ctx *rm = &cx->rm;
+	if (!(rm->m = malloc((db->nseries ? db->nseries : 1) * sizeof *rm->m)))
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
 	rbt_cursor c;
 	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
 	int r;
-	for (r = rbt_first(&c, err); r == 1 && rm.n < db->nseries; r = rbt_next(&c, err)) {
+	for (r = rbt_first(&c, err); r == 1 && rm->n < db->nseries; r = rbt_next(&c, err)) {
 		tsdb_rec rec;
 		if (tsdb_rec_read(db, c.node.value, 1, &rec, err) < 0)
-			goto out;
-		rm.m[rm.n].old = rec.off;
-		if (cow_append(&nw, db->snap.base + rec.off, rec.size, 8, &rm.m[rm.n].new_, err) < 0)
-			goto out;
-		rm.n++;
+			return -1;
+		rm->m[rm->n].old = rec.off;
+		if (cow_append(&cx->nw, db->snap.base + rec.off, rec.size, 8, &rm->m[rm->n].new_, err) < 0)
+			return -1;
+		rm->n++;
 	}
 	if (r < 0)
-		goto out;
-	qsort(rm.m, rm.n, sizeof *rm.m, offmap_cmp);
+		return -1;
+	qsort(rm->m, rm->n, sizeof *rm->m, offmap_cmp);
 	rbt_root root;
-	if (rbt_copy(&db->snap, &rbt_key_bytes, db->ids, &nw, remap_off, &rm, &root, err) < 0)
-		goto out;
-	words[W_ID_ROOT] = root.node;
-	words[W_ID_COUNT] = root.count;
-	if (db->nchosen) {
-		/* One pivot row per series, in the order of index 0, pointing at
-		 * the new records; then every index, pointing at the new rows. */
-		if (!(pm.m = malloc((db->nseries ? db->nseries : 1) * sizeof *pm.m))) {
-			tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-			goto out;
-		}
-		size_t size = tsdb_pivot_size(db->nchosen);
-		uint8_t *row = ws_buf(&ws, size, err);
-		if (!row)
-			goto out;
-		rbt_cursor_init(&c, &db->snap, &rbt_key_distrow, db->vpidx[0]);
-		for (r = rbt_first(&c, err); r == 1 && pm.n < db->nseries; r = rbt_next(&c, err)) {
-			tsdb_pivot pv;
-			uint64_t rec_off;
-			if (tsdb_pivot_read(db, c.node.value, &pv, err) < 0 || remap_off(&rm, pv.rec_off, &rec_off, err) < 0)
-				goto out;
-			memcpy(row, db->snap.base + pv.off, size);
-			le64_put(row + 8, rec_off);
-			pm.m[pm.n].old = pv.off;
-			if (cow_append(&nw, row, size, 8, &pm.m[pm.n].new_, err) < 0)
-				goto out;
-			pm.n++;
-		}
-		if (r < 0)
-			goto out;
-		qsort(pm.m, pm.n, sizeof *pm.m, offmap_cmp);
+	if (rbt_copy(&db->snap, &rbt_key_bytes, db->ids, &cx->nw, remap_off, rm, &root, err) < 0)
+		return -1;
+	cx->words[W_ID_ROOT] = root.node;
+	cx->words[W_ID_COUNT] = root.count;
+	return 0;
+}
+
+/* One pivot row per series, in the order of index 0, pointing at the new
+ * records. */
+static int compact_pivots(compact_txn *cx, tsdb_err *err)
+{
+	const tsdb_db *db = &cx->ws.db;
+	remap_ctx *pm = &cx->pm;
+	if (!db->nchosen)
+		return 0;
+	if (!(pm->m = malloc((db->nseries ? db->nseries : 1) * sizeof *pm->m)))
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	size_t size = tsdb_pivot_size(db->nchosen);
+	uint8_t *row = ws_buf(&cx->ws, size, err);
+	if (!row)
+		return -1;
+	rbt_cursor c;
+	rbt_cursor_init(&c, &db->snap, &rbt_key_distrow, db->vpidx[0]);
+	int r;
+	for (r = rbt_first(&c, err); r == 1 && pm->n < db->nseries; r = rbt_next(&c, err)) {
+		tsdb_pivot pv;
+		uint64_t rec_off;
+		if (tsdb_pivot_read(db, c.node.value, &pv, err) < 0 ||
+		    remap_off(&cx->rm, pv.rec_off, &rec_off, err) < 0)
+			return -1;
+		memcpy(row, db->snap.base + pv.off, size);
+		le64_put(row + 8, rec_off);
+		pm->m[pm->n].old = pv.off;
+		if (cow_append(&cx->nw, row, size, 8, &pm->m[pm->n].new_, err) < 0)
+			return -1;
+		pm->n++;
 	}
+	if (r < 0)
+		return -1;
+	qsort(pm->m, pm->n, sizeof *pm->m, offmap_cmp);
+	return 0;
+}
+
+/* Every vantage-point index, pointing at the new pivot rows. */
+static int compact_vp_trees(compact_txn *cx, tsdb_err *err)
+{
+	const tsdb_db *db = &cx->ws.db;
 	for (uint32_t i = 0; i < db->nchosen; i++) {
-		if (rbt_copy(&db->snap, &rbt_key_distrow, db->vpidx[i], &nw, remap_off, &pm, &root, err) < 0)
-			goto out;
-		words[W_VP0 + 2 * i] = root.node;
-		words[W_VP0 + 2 * i + 1] = root.count;
+		rbt_root root;
+		if (rbt_copy(&db->snap, &rbt_key_distrow, db->vpidx[i], &cx->nw, remap_off, &cx->pm,
+			     &root, err) < 0)
+			return -1;
+		cx->words[W_VP0 + 2 * i] = root.node;
+		cx->words[W_VP0 + 2 * i + 1] = root.count;
 	}
-	if (cow_commit(&nw, words, W_VP0 + 2 * db->nchosen, err) < 0)
+	return 0;
+}
+
+int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after, tsdb_err *err)
+{
+	compact_txn cx;
+	memset(&cx, 0, sizeof cx);
+	cx.nw.wfd = -1;
+	if (ws_open(&cx.ws, dir, err) < 0)
+		return -1;
+	int rc = -1;
+	char *tmp = NULL;
+	if (tsdb_path_join(&tmp, dir, TSDB_DATA_FILE ".compact", err) < 0)
+		goto out;
+	unlink(tmp);
+	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&cx.nw, tmp, err) < 0 ||
+	    compact_header(&cx, err) < 0 || compact_records(&cx, err) < 0 ||
+	    compact_pivots(&cx, err) < 0 || compact_vp_trees(&cx, err) < 0 ||
+	    cow_commit(&cx.nw, cx.words, W_VP0 + 2 * cx.ws.db.nchosen, err) < 0)
 		goto out;
 	if (bytes_before)
-		*bytes_before = ws.w.snap.size;
+		*bytes_before = cx.ws.w.snap.size;
 	if (bytes_after)
-		*bytes_after = nw.snap.size;
-	cow_writer_close(&nw);
-	if (cow_replace(tmp, ws.path, err) < 0)
+		*bytes_after = cx.nw.snap.size;
+	cow_writer_close(&cx.nw);
+	/* the new file is complete and synced: one rename makes it the database */
+	if (cow_replace(tmp, cx.ws.path, err) < 0)
 		goto out;
 	rc = 0;
 out:
-	if (nw.wfd >= 0)
-		cow_writer_close(&nw);
+	if (cx.nw.wfd >= 0)
+		cow_writer_close(&cx.nw);
 	if (rc < 0 && tmp)
 		unlink(tmp);
 	free(tmp);
-	free(rm.m);
-	free(pm.m);
-	ws_close(&ws);
+	free(cx.rm.m);
+	free(cx.pm.m);
+	ws_close(&cx.ws);
 	return rc;
 }

@@ -499,6 +499,8 @@ static void test_open_regular(void)
 
 /* ---- blame ------------------------------------------------------------------ */
 
+/* Blame reads the error's where.item, checked against the id there;
+ * what the message says does not matter. */
 static void test_blame(void)
 {
 	tsdb_batch b;
@@ -509,14 +511,56 @@ static void test_blame(void)
 	REQUIRE(parse(&b,
 		      "{\"id\":\"ab\"," TV4 "}\n{\"id\":\"abc\"," TV4 "}\n{\"id\":\"b\"," TV4 "}\n",
 		      "x.jsonl", NULL, &o, &e) == 0);
-	tsdb_err m = {TSDB_E_DUPLICATE, "id 'abc' is already stored with other points"};
+	tsdb_err m;
+	tsdb_errf(&m, TSDB_E_DUPLICATE, "id 'abc' is already stored with other points");
+	CHECK(tsdb_batch_blame(&b, &m) == -1); /* names an id, but as text only */
+	tsdb_err_item(&m, 1, "abc", 3);
 	CHECK(tsdb_batch_blame(&b, &m) == 1);
-	snprintf(m.msg, sizeof m.msg, "series 'b': constant on the grid");
+	tsdb_errf(&m, TSDB_E_INVALID_SERIES, "series 'b': constant on the grid");
+	tsdb_err_item(&m, 2, "b", 1);
 	CHECK(tsdb_batch_blame(&b, &m) == 2);
-	snprintf(m.msg, sizeof m.msg, "abc is not quoted, and 'zz' is not in the batch");
+	tsdb_err_item(&m, 2, "ab", 2); /* an index that does not hold that id */
 	CHECK(tsdb_batch_blame(&b, &m) == -1);
-	snprintf(m.msg, sizeof m.msg, "'ab'");
+	tsdb_err_item(&m, 3, "b", 1); /* beyond the batch */
+	CHECK(tsdb_batch_blame(&b, &m) == -1);
+	tsdb_errctx(&m, "context"); /* context keeps where; a new error clears it */
+	tsdb_err_item(&m, 0, "ab", 2);
+	tsdb_errctx(&m, "more context");
 	CHECK(tsdb_batch_blame(&b, &m) == 0);
+	tsdb_errf(&m, TSDB_E_DUPLICATE, "'ab'");
+	CHECK(!tsdb_err_has_item(&m) && tsdb_batch_blame(&b, &m) == -1);
+	tsdb_batch_free(&b);
+}
+
+/* An input error says where, as data: the file, the line, the field. */
+static void test_error_where(void)
+{
+	tsdb_batch b;
+	tsdb_input_opts o;
+	tsdb_err e = {0};
+	tsdb_input_opts_default(&o);
+	tsdb_batch_init(&b);
+	CHECK(parse(&b, "{\"id\":\"a\"," TV4 "}\n\n{\"id\":\"b\",\"t\":[0,0.5,1.5,0.7],\"v\":[1,2,3,4]}\n",
+		    "x.jsonl", NULL, &o, &e) == -1);
+	CHECK(!strcmp(e.where.file, "x.jsonl") && e.where.line == 3);
+	CHECK(!strcmp(e.where.field, "t[2]"));
+	CHECK(!tsdb_err_has_item(&e)); /* it never joined the batch */
+	CHECK(parse(&b, "{\"id\":\"a\"," TV4 ",\"colour\":1}", "y.json", NULL, &o, &e) == -1);
+	CHECK(!strcmp(e.where.file, "y.json") && e.where.line == 0 &&
+	      !strcmp(e.where.field, "colour"));
+	CHECK(parse(&b, "0.1 1\n0.2 x\n0.3 3\n", "z.dat", "z", &o, &e) == -1);
+	CHECK(!strcmp(e.where.file, "z.dat") && e.where.line == 2);
+	CHECK(parse(&b, "{\"id\":\"\"," TV4 "}", "w.json", NULL, &o, &e) == -1);
+	CHECK(!strcmp(e.where.field, "id"));
+	CHECK(b.n == 0);
+
+	/* a duplicate within the batch names the later series, by index */
+	REQUIRE(parse(&b, "{\"id\":\"a\"," TV4 "}\n{\"id\":\"c\"," TV4 "}\n{\"id\":\"a\"," TV4 "}\n",
+		      "d.jsonl", NULL, &o, &e) == 0);
+	CHECK(tsdb_input_finish(&b, &o, &e) == -1 && e.code == TSDB_E_DUPLICATE);
+	CHECK(e.where.item == 2 && !strcmp(e.where.id, "a") && e.where.line == 3 &&
+	      !strcmp(e.where.file, "d.jsonl"));
+	CHECK(tsdb_batch_blame(&b, &e) == 2);
 	tsdb_batch_free(&b);
 }
 
@@ -559,6 +603,7 @@ int main(void)
 	RUN(test_bounds);
 	RUN(test_open_regular);
 	RUN(test_blame);
+	RUN(test_error_where);
 	RUN(test_remove_and_truncate);
 	return tap_done();
 }

@@ -107,7 +107,7 @@ int cmd_insert(const struct cmd *self, int argc, char **argv)
 	progress_end(&pr);
 	if (ins) {
 		/* a series' problem names its file; anything else the database */
-		tsdb_batch_series_error(e.code) ? fail(&e) : fail_in(dir, &e);
+		tsdb_err_has_item(&e) ? fail(&e) : fail_in(dir, &e);
 		goto out;
 	}
 	report(&res, &b);
