@@ -148,20 +148,12 @@ UNITDIR   = $(PREFIX)/lib/systemd/system
 DOCDIR    = $(PREFIX)/share/doc/tsdb
 UNITS    := $(wildcard units/*.socket units/*.service units/*.timer)
 DOCS     := $(wildcard README.md docs/*.md)
-UNIT_SED  = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DBDIR@|$(DBDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g'
 
 .PHONY: uninstall
 install: $(PROGS)
 	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)'
 	install -m 0755 $(PROGS) '$(DESTDIR)$(BINDIR)/'
-	for u in $(UNITS); do \
-		dst='$(DESTDIR)$(UNITDIR)'/"$${u##*/}"; \
-		sed $(UNIT_SED) "$$u" >"$$dst.tmp" && chmod 0644 "$$dst.tmp" && \
-		mv -f "$$dst.tmp" "$$dst" || exit 1; \
-		if grep -n '@[A-Z_]*@' "$$dst"; then \
-			echo "make install: $$dst: placeholder left unsubstituted" >&2; exit 1; \
-		fi; \
-	done
+	scripts/install-units '$(DESTDIR)$(UNITDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' $(UNITS)
 	$(if $(DOCS),install -m 0644 $(DOCS) '$(DESTDIR)$(DOCDIR)/')
 
 uninstall:
@@ -199,21 +191,23 @@ FUZZ_LIB     := $(FUZZ_BUILD)/libtsdb-fuzz.a
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-seeds
-$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_BUILD)/obj/%.o: src/%.c | $(FUZZ_BUILD)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) | $(FUZZ_BUILD)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
-$(FUZZ_BUILD)/mkseed: tests/fuzz/mkseed.c $(FUZZ_LIB) $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer-no-link -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+$(FUZZ_BUILD)/mkseed: tests/fuzz/mkseed.c $(FUZZ_LIB) | $(FUZZ_BUILD)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -Werror -fsanitize=fuzzer-no-link -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
 $(FUZZ_BUILD)/obj:
 	mkdir -p $@
+
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
 
 fuzz-build: $(FUZZ_BINS) $(FUZZ_BUILD)/mkseed
 

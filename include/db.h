@@ -7,7 +7,7 @@
  * This module is the read side: open the newest commit of a database
  * read-only and answer get / list / info from it.  A tsdb_db is one
  * snapshot: whatever writers commit later, it keeps seeing the state it
- * opened (decision 1 of DESIGN.md).  Writing is writer.h; search is search.h.
+ * opened (decision 1 of docs/DESIGN.md).  Writing is writer.h; search is search.h.
  *
  * Commit words (cow_meta.words):
  *     [0] TSDB_DB_MAGIC   [1] params record offset   [2] next row number

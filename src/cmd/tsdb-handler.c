@@ -166,7 +166,7 @@ static void log_line(int prio, const char *text)
 /*
  * The sd_listen_fds(3) protocol, done by hand in a few lines rather than
  * linking libsystemd, which pulls in six more shared objects and costs
- * about 0.7 ms per exec (DESIGN.md) in a process exec'ed per connection.
+ * about 0.7 ms per exec (docs/DESIGN.md) in a process exec'ed per connection.
  * The variables are ours only when LISTEN_PID is our pid; they are unset
  * either way (sd_listen_fds(3) with unset_environment = 1) so nothing we
  * might exec inherits them, and the fd is made close-on-exec as

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # load.bats - many handlers at once, while the writer commits: readers never
-# block and never fail (DESIGN.md decision 1), every client gets a whole,
+# block and never fail (docs/DESIGN.md, decision 1), every client gets a whole,
 # correct answer, and every handler process exits 0.
 
 setup_file() {

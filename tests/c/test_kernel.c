@@ -1,6 +1,6 @@
 /*
  * test_kernel.c - the grid and the distance against an independent
- * reference: DESIGN.md's formulas written out as direct O(L^2) sums in
+ * reference: docs/DESIGN.md's formulas written out as direct O(L^2) sums in
  * long double, with no FFT and no log-sum-exp.
  *
  * Tolerances: the distance is compared within 1e-9.  Below d ~ 1e-4 that
