@@ -23,8 +23,9 @@ const char *tsdb_commit_time(const tsdb_db *db, char *buf, size_t cap);
  *  "file_bytes"} */
 json_t *tsdb_payload_info(const tsdb_db *db, tsdb_err *err);
 
-/* An id from the mapping as a JSON string; one that is not valid UTF-8
- * means the file is damaged (TSDB_E_CORRUPT). */
+/* An id from the mapping as a JSON string; one that is not a valid id
+ * (not UTF-8, control bytes, NUL) means the file is damaged
+ * (TSDB_E_CORRUPT). */
 json_t *tsdb_payload_id(const char *id, size_t len, tsdb_err *err);
 
 /* A grid series resampled to m points; scratch holds m doubles. */

@@ -16,8 +16,10 @@
  *     failed/NAME    with failed/NAME.reason: why it was not stored (a
  *                    name too long to take the suffix gets no .reason;
  *                    the reason then only goes to the caller's callback)
- *     new/NAME       left for the next run: not a regular file, or it
- *                    could not be read (an I/O error may be transient)
+ *     new/NAME       left for the next run: it could not be read (an
+ *                    I/O error may be transient); counted as left
+ * What is not a regular file (a directory, a symbolic link) or is hidden
+ * is not ingested, not counted and never moved.
  * Files are taken in name order; a file repeating an id that an earlier
  * file holds fails unless its series is identical (the first one wins,
  * whatever the batch size).  spool.c explains why a kill at any instant

@@ -65,6 +65,9 @@ static int parse_addr(const char *addr, parsed_addr *pa, tsdb_err *err)
 			return tsdb_errf(err, TSDB_E_INVALID_ARG,
 					 "%s: a socket path must have 1..%zu bytes", addr,
 					 sizeof pa->sun.sun_path - 1);
+		if (strcmp(path, "@") == 0) /* an empty abstract name is no one's address */
+			return tsdb_errf(err, TSDB_E_INVALID_ARG, "%s: an abstract socket needs a name after '@'",
+					 addr);
 		pa->is_unix = true;
 		pa->sun.sun_family = AF_UNIX;
 		memcpy(pa->sun.sun_path, path, n);

@@ -43,15 +43,14 @@ json_t *tsdb_payload_info(const tsdb_db *db, tsdb_err *err)
 
 json_t *tsdb_payload_id(const char *id, size_t len, tsdb_err *err)
 {
-	json_t *s = json_stringn(id, len);
-	if (s)
-		return s;
-	/* Ids were validated at insertion: one that is not UTF-8 now is damage. */
+	/* Ids were validated at insertion: one that is not valid now (not
+	 * UTF-8, a control byte, a NUL that jansson would pass on) is damage. */
 	if (tsdb_id_validate(id, len, NULL) != 0) {
 		tsdb_errf(err, TSDB_E_CORRUPT, "a stored id is not a valid id");
 		return NULL;
 	}
-	return oom(err);
+	json_t *s = json_stringn(id, len);
+	return s ? s : oom(err);
 }
 
 json_t *tsdb_payload_shape(const double *grid, uint32_t L, uint32_t m, double *scratch)
