@@ -6,18 +6,12 @@
  * Random batches of inserts and deletes go to both; after every commit the
  * checker runs and the committed tree must equal the model in full forward
  * and backward iteration, point lookups and random seeks.  Also: snapshot
- * isolation, crash cuts and garbage tails, read-only mappings, compaction.
+ * isolation, crash cuts and garbage tails, damaged nodes, copying into
+ * another file.  The file underneath has its own tests (test_cowfile.c).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 
 #include "cowfile.h"
-#include "crc32c.h"
-#include "le.h"
 #include "rbkeys.h"
 #include "rbtree.h"
 #include "rng.h"
@@ -480,60 +474,6 @@ static void test_crash_cuts(void)
 	test_rmtree(dir);
 }
 
-static void test_bad_files(void)
-{
-	char *dir = test_tmpdir();
-	char *path = test_path(dir, "bad.db");
-	char *other = test_path(dir, "other.db");
-	tsdb_err err;
-	cow_snap s;
-	REQUIRE(cow_create(path, NULL, 0, &err) == 0);
-	CHECK(cow_create(path, NULL, 0, &err) < 0); /* never clobbers */
-	size_t len;
-	unsigned char *img = test_slurp(path, &len);
-	REQUIRE(img && len == COW_DATA_START);
-	CHECK(cow_snap_open(&s, path, &err) == 0 && s.meta.txn == 1);
-	cow_snap_close(&s);
-
-	img[0] ^= 1;
-	test_spew(path, img, len);
-	CHECK(cow_snap_open(&s, path, &err) < 0 && strstr(err.msg, "not a tsdb database"));
-	img[0] ^= 1;
-	/* A newer format version (header checksum redone). */
-	img[8] = 2;
-	le32_put(img + 60, crc32c(0, img, 60));
-	test_spew(path, img, len);
-	CHECK(cow_snap_open(&s, path, &err) < 0 && err.code == TSDB_E_VERSION && strstr(err.msg, "newer"));
-	img[8] = 1;
-	le32_put(img + 60, crc32c(0, img, 60));
-	/* Both commit records damaged. */
-	img[COW_SLOT_OFFSET(0) + 20] ^= 0x40;
-	test_spew(path, img, len);
-	CHECK(cow_snap_open(&s, path, &err) < 0 && strstr(err.msg, "no valid commit record"));
-	img[COW_SLOT_OFFSET(0) + 20] ^= 0x40;
-	/* Truncated below the header. */
-	test_spew(path, img, 100);
-	CHECK(cow_snap_open(&s, path, &err) < 0 && strstr(err.msg, "truncated"));
-	/* Empty file, missing file. */
-	test_spew(path, img, 0);
-	CHECK(cow_snap_open(&s, path, &err) < 0);
-	unlink(path);
-	CHECK(cow_snap_open(&s, path, &err) < 0 && err.code == TSDB_E_UNAVAILABLE);
-	/* A commit record copied from another file does not belong here. */
-	REQUIRE(cow_create(other, NULL, 0, &err) == 0);
-	size_t olen;
-	unsigned char *oimg = test_slurp(other, &olen);
-	REQUIRE(oimg);
-	memcpy(img + COW_SLOT_OFFSET(0), oimg + COW_SLOT_OFFSET(0), COW_SLOT_SIZE);
-	test_spew(path, img, len);
-	CHECK(cow_snap_open(&s, path, &err) < 0 && strstr(err.msg, "another database"));
-	free(oimg);
-	free(img);
-	free(path);
-	free(other);
-	test_rmtree(dir);
-}
-
 /* Damage inside the tree: the checker names it, readers fail cleanly. */
 static void test_damaged_nodes(void)
 {
@@ -568,38 +508,6 @@ static void test_damaged_nodes(void)
 	}
 	CHECKF(detected == flips, "%d of %d bit flips detected", detected, flips);
 	free(img);
-	free(path);
-	test_rmtree(dir);
-}
-
-static void segv_exit(int sig)
-{
-	(void)sig;
-	_exit(77);
-}
-
-static void test_mapping_read_only(void)
-{
-	char *dir = test_tmpdir();
-	char *path = test_path(dir, "ro.db");
-	tsdb_err err;
-	REQUIRE(cow_create(path, NULL, 0, &err) == 0);
-	cow_snap s;
-	REQUIRE(cow_snap_open(&s, path, &err) == 0);
-	fflush(stdout);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		/* Our own handler, so sanitizers' handlers do not report it. */
-		struct sigaction sa = {.sa_handler = segv_exit};
-		sigaction(SIGSEGV, &sa, NULL);
-		((volatile uint8_t *)s.base)[100] = 1;
-		_exit(0);
-	}
-	int status;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 77, "status %d", status);
-	cow_snap_close(&s);
 	free(path);
 	test_rmtree(dir);
 }
@@ -651,31 +559,11 @@ static void test_copy(void)
 	test_rmtree(dir);
 }
 
-uint32_t crc32c_sw(uint32_t crc, const void *data, size_t len);
-
-static void test_crc32c(void)
-{
-	/* The standard check value of CRC-32C. */
-	CHECK(crc32c(0, "123456789", 9) == 0xE3069283u);
-	CHECK(crc32c_sw(0, "123456789", 9) == 0xE3069283u);
-	uint8_t buf[1000];
-	tsdb_rng rng;
-	tsdb_rng_seed(&rng, 1);
-	for (size_t i = 0; i < sizeof buf; i++)
-		buf[i] = (uint8_t)tsdb_rng_next(&rng);
-	for (size_t len = 0; len < sizeof buf; len += 7)
-		CHECK(crc32c(0, buf, len) == crc32c_sw(0, buf, len));
-	CHECK(crc32c(crc32c(0, buf, 10), buf + 10, 90) == crc32c(0, buf, 100));
-}
-
 int main(void)
 {
-	RUN(test_crc32c);
-	RUN(test_bad_files);
 	RUN(test_bytes_keys);
 	RUN(test_snapshots);
 	RUN(test_copy);
-	RUN(test_mapping_read_only);
 	RUN(test_damaged_nodes);
 	RUN(test_crash_cuts);
 	RUN(test_differential);
