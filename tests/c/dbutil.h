@@ -19,6 +19,20 @@
 #include "testutil.h"
 #include "writer.h"
 
+/* A new, empty database in a fresh temporary directory: L grid points,
+ * nvp vantage points, multiplicity 1, seed 1. */
+static inline char *new_db(uint32_t L, uint32_t nvp)
+{
+	char *dir = test_tmpdir();
+	tsdb_err err;
+	tsdb_params p = {.L = L, .mult = 1, .nvp = nvp, .seed = 1};
+	if (tsdb_init(dir, &p, &err) < 0) {
+		printf("# init: %s\n", err.msg);
+		abort();
+	}
+	return dir;
+}
+
 /* Series [from, to) of the synthetic set `seed`. */
 static inline tsdb_series *gen(uint64_t seed, size_t from, size_t to, uint32_t L)
 {

@@ -11,10 +11,8 @@
  * only alignment padding between tree nodes is outside every checksum. */
 static void test_damage(void)
 {
-	char *dir = test_tmpdir();
+	char *dir = new_db(32, 4);
 	tsdb_err err;
-	tsdb_params p = {.L = 32, .mult = 1, .nvp = 4, .seed = 1};
-	REQUIRE(tsdb_init(dir, &p, &err) == 0);
 	tsdb_series *s = gen(5, 0, 50, 40);
 	REQUIRE(insert(dir, s, 50, 0) == 0);
 	REQUIRE(tsdb_compact(dir, NULL, NULL, &err) == 0);

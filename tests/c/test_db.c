@@ -11,10 +11,8 @@
 
 static void test_get_exact(void)
 {
-	char *dir = test_tmpdir();
+	char *dir = new_db(16, 2);
 	tsdb_err err;
-	tsdb_params p = {.L = 16, .mult = 1, .nvp = 2, .seed = 1};
-	REQUIRE(tsdb_init(dir, &p, &err) == 0);
 	tsdb_series s;
 	memset(&s, 0, sizeof s);
 	double t[] = {0.0, 0.1, 0.1, 0.30000000000000004, 0.5, 0.999999999999};
@@ -74,10 +72,8 @@ static int hot_compare(void *p, const char *id, size_t len, tsdb_err *err)
 
 static void test_rec_read_hot(void)
 {
-	char *dir = test_tmpdir();
+	char *dir = new_db(64, 4);
 	tsdb_err err;
-	tsdb_params p = {.L = 64, .mult = 1, .nvp = 4, .seed = 1};
-	REQUIRE(tsdb_init(dir, &p, &err) == 0);
 	tsdb_series *s = gen(8, 0, 40, 70);
 	REQUIRE(insert(dir, s, 40, 0) == 0);
 	tsdb_db db;
@@ -111,10 +107,8 @@ static void test_rec_read_hot(void)
 /* A reader keeps its snapshot while the writer commits. */
 static void test_snapshot_isolation(void)
 {
-	char *dir = test_tmpdir();
+	char *dir = new_db(32, 4);
 	tsdb_err err;
-	tsdb_params p = {.L = 32, .mult = 1, .nvp = 4, .seed = 1};
-	REQUIRE(tsdb_init(dir, &p, &err) == 0);
 	tsdb_series *s = gen(3, 0, 60, 50);
 	REQUIRE(insert(dir, s, 30, 0) == 0);
 	tsdb_db old;

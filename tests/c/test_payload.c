@@ -87,10 +87,8 @@ static void test_shape(void)
 
 static void test_search_answers(void)
 {
-	char *dir = test_tmpdir();
+	char *dir = new_db(32, 4);
 	tsdb_err err;
-	tsdb_params p = {.L = 32, .mult = 1, .nvp = 4, .seed = 1};
-	REQUIRE(tsdb_init(dir, &p, &err) == 0);
 	tsdb_series *s = gen(7, 0, 30, 50);
 	REQUIRE(insert(dir, s, 30, 0) == 0);
 	tsdb_db db;

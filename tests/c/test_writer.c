@@ -10,10 +10,8 @@
 
 static void test_all_or_nothing(void)
 {
-	char *dir = test_tmpdir();
+	char *dir = new_db(32, 4);
 	tsdb_err err;
-	tsdb_params p = {.L = 32, .mult = 1, .nvp = 4, .seed = 1};
-	REQUIRE(tsdb_init(dir, &p, &err) == 0);
 	tsdb_series *s = gen(9, 0, 10, 40);
 	REQUIRE(insert(dir, s, 5, 0) == 0);
 	char *path = test_path(dir, TSDB_DATA_FILE);
@@ -54,10 +52,8 @@ static void test_all_or_nothing(void)
 /* Compaction and reindex change no answer. */
 static void test_compact_reindex(void)
 {
-	char *dir = test_tmpdir();
+	char *dir = new_db(64, 8);
 	tsdb_err err;
-	tsdb_params p = {.L = 64, .mult = 1, .nvp = 8, .seed = 1};
-	REQUIRE(tsdb_init(dir, &p, &err) == 0);
 	tsdb_series *s = gen(4, 0, 400, 64);
 	for (int b = 0; b < 4; b++)
 		REQUIRE(insert(dir, s + 100 * b, 100, 0) == 0);
@@ -81,10 +77,8 @@ static void test_compact_reindex(void)
 /* Each kind of bad batch names its culprit by index and id. */
 static void test_failing_series_named(void)
 {
-	char *dir = test_tmpdir();
+	char *dir = new_db(32, 4);
 	tsdb_err err;
-	tsdb_params p = {.L = 32, .mult = 1, .nvp = 4, .seed = 1};
-	REQUIRE(tsdb_init(dir, &p, &err) == 0);
 	tsdb_series *s = gen(12, 0, 12, 40);
 	REQUIRE(insert(dir, s, 4, 0) == 0);
 	char *path = test_path(dir, TSDB_DATA_FILE);
