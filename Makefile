@@ -1,11 +1,12 @@
 # tsdb - time-series similarity database.
 #
 #   make              build the library, tsdb, tsdb-handler and simsearch
-#   make test         build and run every test (C and bats); last line "N passed, N failed"
+#   make test         build and run every test (C and bats); last line "N passed, N failed, N skipped"
 #   make test-asan    the same suite built with -fsanitize=address,undefined
 #   make bench        run the benchmarks (tables on stdout)
 #   make db           create the default database in db/ (1000 series, 20 vantage points)
 #   make layers       check the module dependency rules (docs/DESIGN.md); run by make test
+#   make lint         ShellCheck and the dead-assertion check; run by make test
 #   make demo         install what is missing, build, make the db, serve it on loopback, query it
 #   make install      PREFIX=/usr/local DESTDIR=
 #
@@ -22,6 +23,8 @@ ifeq ($(SAN),1)
 BUILD    ?= build-asan
 SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 OPT       = -O1
+# valgrind cannot run sanitized programs; make test runs valgrind.bats.
+TEST_EXCLUDE = --exclude valgrind.bats
 else
 BUILD    ?= build
 SANFLAGS  =
@@ -49,7 +52,7 @@ TESTS     := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test test-asan check bench db demo install clean deps layers
+.PHONY: all test test-asan check bench db demo install clean deps layers lint
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
@@ -109,9 +112,14 @@ $(BUILD)/obj/cmd/tsdb $(BUILD)/obj/man $(BUILD)/man:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+# tests/run counts every result ("N passed, N failed, N skipped"); the
+# lint and the layering rules run inside it as tests (lint.bats).
 test: $(PROGS) $(TESTS)
-	scripts/layers $(BUILD)
-	tests/run $(BUILD)
+	tests/run $(TEST_EXCLUDE) $(BUILD)
+
+# ShellCheck and the dead-assertion check on every shell file.
+lint:
+	scripts/lint
 
 # The dependency rules of docs/DESIGN.md ("Modules and layers"), checked
 # on the includes of every source and on the symbols of the linked programs.

@@ -341,14 +341,16 @@ EOF
 	[ "$(jq -c '[.op, .status]' <<<"$output")" = '["info","DB_CORRUPT"]' ]
 	grep -q '^<3>tsdb-handler: op=info status=DB_CORRUPT' "$BATS_TEST_TMPDIR/inetd.log"
 
-	rm -rf "$bad" && cp -r "$DB" "$bad"
+	rm -rf "$bad"
+	cp -r "$DB" "$bad"
 	printf '\xff\xff\xff\xff' | dd of="$bad/tsdb.db" bs=1 seek=1100 conv=notrunc status=none
 	printf '\xff\xff\xff\xff' | dd of="$bad/tsdb.db" bs=1 seek=2124 conv=notrunc status=none
 	run inetd '{"op":"list"}' --db "$bad"
 	[ "$(status)" = DB_CORRUPT ]
 
 	# One byte of one series record: that record fails its checksum.
-	rm -rf "$bad" && cp -r "$DB" "$bad"
+	rm -rf "$bad"
+	cp -r "$DB" "$bad"
 	"$PYTHON" - "$bad/tsdb.db" <<'EOF'
 import sys
 data = bytearray(open(sys.argv[1], "rb").read())
@@ -399,8 +401,10 @@ EOF
 	cp -r "$DB" "$ro/db"
 	cp "$HANDLER" "$ro/tsdb-handler"
 	chown -R root:root "$ro"
-	chmod 755 "$ro/db" && chmod 644 "$ro/db"/*
-	local before after req nobody="setpriv --reuid=nobody --regid=$(id -g nobody) --clear-groups"
+	chmod 755 "$ro/db"
+	chmod 644 "$ro/db"/*
+	local before after req nobody
+	nobody="setpriv --reuid=nobody --regid=$(id -g nobody) --clear-groups"
 	before=$(find "$ro/db" -printf '%p %s %T@ %m %u\n' | sort)
 	run $nobody touch "$ro/db/probe"   # the premise: nobody cannot write there
 	[ "$status" -ne 0 ]
@@ -445,6 +449,7 @@ EOF
 	local bad
 	for bad in --bogus "--max-k 0" "--max-frame 4" "--timeout 0" "--timeout 1x" "--max-points 3" \
 		"--max-limit -1" "--db" "extra"; do
+		# shellcheck disable=SC2086 # $bad is an option and its argument
 		run "$HANDLER" $bad </dev/null
 		[ "$status" -eq 2 ] || { echo "$bad -> $status $output"; false; }
 		[[ "$output" == *"Try 'tsdb-handler --help'"* ]]
@@ -470,5 +475,6 @@ EOF
 		echo "# $unit exposure: $score" >&3
 		[ -n "$score" ]
 		awk -v s="$score" 'BEGIN { exit !(s < 2.0) }'
+		echo "# figure exposure-${unit%%[@.]*}: $score" >&3
 	done
 }

@@ -7,6 +7,8 @@
 # peak RSS below its bound: see helpers/hostile.bash for the checks and the
 # table format, helpers/hostile.py for the SPEC helpers.
 #
+# shellcheck disable=SC2153 # HOSTILE_PY is set by helpers/hostile.bash
+
 # The last tests hold the cases that showed handler bugs when this suite was
 # written (memory of parsed JSON, a reset dropping a response's tail).
 
@@ -340,12 +342,15 @@ setup() {
 
 @test "count of hostile inputs" {
 	local n rss
-	[ -f "$BATS_FILE_TMPDIR/hostile.count" ] || skip "no case ran"
 	n=$(cat "$BATS_FILE_TMPDIR/hostile.count")
 	echo "# hostile inputs tried: $n" >&3
-	if [ -f "$BATS_FILE_TMPDIR/hostile.maxrss" ]; then
+	echo "# figure hostile-inputs: $n" >&3
+	[ "$n" -gt 0 ]
+	# Without GNU time no peak RSS was measured: say so, as a skip.
+	[ -n "$HOSTILE_TIME" ] || skip "GNU time (/usr/bin/time) is not installed: peak RSS not measured"
+	if [ "${HOSTILE_SAN:-0}" != 1 ]; then
 		rss=$(cat "$BATS_FILE_TMPDIR/hostile.maxrss")
 		echo "# largest handler peak RSS of the passing cases: $((rss / 1024)) MiB (bound $((HOSTILE_MEM_MAX >> 20)) MiB)" >&3
+		echo "# figure hostile-rss-bound: $((HOSTILE_MEM_MAX >> 20)) MiB" >&3
 	fi
-	[ "$n" -ge 150 ]
 }

@@ -30,7 +30,7 @@ setup() {
 	(
 		n=0
 		for f in "$BATS_FILE_TMPDIR"/batches/b*.jsonl; do
-			[ -e "$stop" ] && break
+			if [ -e "$stop" ]; then break; fi
 			tsdb insert --db "$DB" "$f" >/dev/null || exit 1
 			n=$((n + 1))
 			echo "$n" >"$count"
@@ -41,7 +41,8 @@ setup() {
 	local ids=() i
 	for i in $(seq 0 37 399); do ids+=("$(printf 'ts-%06d' "$i")"); done
 	# Three rounds of 200 simultaneous connections.
-	run "$PYTHON" "$TSDB_ROOT/tests/bats/helpers/concurrency.py" --rounds 3 "$ADDR" 200 10 "${ids[@]}"
+	run "$PYTHON" "$TSDB_ROOT/tests/bats/helpers/concurrency.py" --rounds 3 \
+		--verify "$DB" "$BATS_FILE_TMPDIR/batches" 400 "$ADDR" 200 10 "${ids[@]}"
 	touch "$stop"
 	local writer_rc=0
 	wait "$writer" || writer_rc=$?
@@ -52,6 +53,8 @@ setup() {
 	[ "$writer_rc" -eq 0 ]
 	# The answers came from more than one snapshot: commits happened meanwhile.
 	[ "${lines[-2]}" != "snapshots: 1" ]
+	# ... and each was the local search's answer on its snapshot
+	[ "${lines[-3]}" = "verified: 600 answers against the local search, 0 differ" ]
 
 	# Every handler logged one OK line and exited 0.
 	wait_log "$LOG" '^<6>tsdb-handler: op=with_id status=OK k=10 results=10 ' 600

@@ -55,7 +55,9 @@ count() {   # count DIR: regular files in DIR, hidden ones and reasons excepted
 
 	run -0 --separate-stderr tsdb ingest --db "$DB" --spool "$SP" --batch 4
 	[[ "$output" =~ ^"ingested 8 files (8 series inserted, 0 unchanged) in "[0-9]+" batches, last txn "[0-9]+"; 5 failed, 0 left in new/"$ ]]
-	[ "$(count "$SP/done")" -eq 8 ] && [ -f "$SP/done/51886.dat_folded" ] && [ -f "$SP/done/dupa.json" ]
+	[ "$(count "$SP/done")" -eq 8 ]
+	[ -f "$SP/done/51886.dat_folded" ]
+	[ -f "$SP/done/dupa.json" ]
 	[ "$(count "$SP/failed")" -eq 5 ]
 	for f in bad.dat flat.dat dupb.json dupc.json $'ctl\x01name.dat'; do
 		[ -f "$SP/failed/$f" ] && [ -s "$SP/failed/$f.reason" ] || { echo "no $f"; return 1; }
@@ -67,7 +69,9 @@ count() {   # count DIR: regular files in DIR, hidden ones and reasons excepted
 	grep -q "gives no valid id" "$SP/failed/"$'ctl\x01name.dat.reason'
 	[[ "$stderr" == *"bad.dat line 2"*"(moved to failed/)"* ]]
 	# what is not a regular file, or hidden, stays where it is
-	[ -L "$SP/new/link.dat" ] && [ -d "$SP/new/subdir" ] && [ -f "$SP/new/.incoming" ]
+	[ -L "$SP/new/link.dat" ]
+	[ -d "$SP/new/subdir" ]
+	[ -f "$SP/new/.incoming" ]
 	run -0 tsdb list --db "$DB"
 	[ "$output" = "$(printf '%s\n' 51886 ok-0 ok-1 ok-2 ok-3 ok-4 ok-5 twin)" ]
 	run -0 tsdb get --db "$DB" twin
@@ -85,7 +89,9 @@ assert [x.hex() for x in map(float, a["v"])] == [x.hex() for x in map(float, b["
 
 @test "the spool and its directories are made when missing" {
 	run -0 tsdb ingest --db "$DB" --spool "$SP"
-	[ -d "$SP/new" ] && [ -d "$SP/done" ] && [ -d "$SP/failed" ]
+	[ -d "$SP/new" ]
+	[ -d "$SP/done" ]
+	[ -d "$SP/failed" ]
 	run -1 --separate-stderr tsdb ingest --db "$DB" --spool "$BATS_TEST_TMPDIR/no/such/dir"
 	[[ "$stderr" == *"cannot create spool"* ]]
 }
@@ -97,7 +103,8 @@ assert [x.hex() for x in map(float, a["v"])] == [x.hex() for x in map(float, b["
 	cp "$DB/tsdb.db" "$BATS_TEST_TMPDIR/before.db"
 	run -0 tsdb ingest --db "$DB" --spool "$SP"
 	[[ "$output" == "ingested 5 files (3 series inserted, 2 unchanged) in 1 batch, last txn "* ]]
-	[ "$(count "$SP/done")" -eq 5 ] && [ "$(count "$SP/new")" -eq 0 ]
+	[ "$(count "$SP/done")" -eq 5 ]
+	[ "$(count "$SP/new")" -eq 0 ]
 	run -0 tsdb list --db "$DB"
 	[ "${#lines[@]}" -eq 5 ]
 
@@ -116,9 +123,10 @@ assert [x.hex() for x in map(float, a["v"])] == [x.hex() for x in map(float, b["
 	echo "stale reason" >"$SP/failed/bad.dat.reason"
 	echo "half-written reason" >"$SP/failed/.reason.tmp"
 	run -0 tsdb ingest --db "$DB" --spool "$SP"
-	[ -f "$SP/failed/bad.dat" ] && [ ! -e "$SP/new/bad.dat" ]
+	[ -f "$SP/failed/bad.dat" ]
+	[ ! -e "$SP/new/bad.dat" ]
 	grep -q "bad.dat line 2: value 'y' is not a number" "$SP/failed/bad.dat.reason"
-	! grep -q stale "$SP/failed/bad.dat.reason"
+	run -1 grep -q stale "$SP/failed/bad.dat.reason"
 	[ ! -e "$SP/failed/.reason.tmp" ]
 }
 
@@ -147,34 +155,62 @@ assert [x.hex() for x in map(float, a["v"])] == [x.hex() for x in map(float, b["
 }
 
 @test "kill -9 at random moments: every file ends up stored once and in exactly one place" {
-	local total=0 bad=0 i pid
-	for i in $(seq 20); do
-		drop_gen "r$i" 12 "$i"
-		drop "bad$i.dat" $'0.1 1\n0.2 oops\n'
+	# Rounds go on until 20 kills have landed (ingest died of SIGKILL, not
+	# finished first); the delay is drawn within the last finished run's
+	# duration so that kills fall everywhere in a run.
+	local want=20 landed=0 finished=0 round=0 total=0 bad=0 pid rc t0 typical=50000 delay
+	while [ "$landed" -lt "$want" ]; do
+		round=$((round + 1))
+		if [ "$round" -gt 200 ]; then
+			echo "only $landed of $want kills landed in 200 rounds"
+			return 1
+		fi
+		drop_gen "r$round" 12 "$round"
+		drop "bad$round.dat" $'0.1 1\n0.2 oops\n'
 		total=$((total + 13))
 		bad=$((bad + 1))
-		tsdb ingest --db "$DB" --spool "$SP" --batch 3 >/dev/null 2>&1 3>&- &
+		t0=${EPOCHREALTIME/./}
+		tsdb ingest --db "$DB" --spool "$SP" --batch 3 >/dev/null 2>"$BATS_TEST_TMPDIR/ingest.err" 3>&- &
 		pid=$!
-		sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+		delay=$((RANDOM * typical / 32768))
+		sleep "$((delay / 1000000)).$(printf %06d $((delay % 1000000)))"
 		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" || true
+		rc=0
+		wait "$pid" || rc=$?
+		case $rc in
+		137) landed=$((landed + 1)) ;;
+		0)
+			finished=$((finished + 1))
+			typical=$((${EPOCHREALTIME/./} - t0))
+			;;
+		*)
+			echo "round $round: ingest exited with status $rc, not killed:"
+			cat "$BATS_TEST_TMPDIR/ingest.err"
+			return 1
+			;;
+		esac
 		# at every instant each file is in exactly one of new/, done/, failed/
 		local n d f
 		n=$(count "$SP/new") d=$(count "$SP/done") f=$(count "$SP/failed")
-		[ $((n + d + f)) -eq "$total" ] || { echo "iteration $i: $n + $d + $f != $total"; return 1; }
+		if [ $((n + d + f)) -ne "$total" ]; then
+			echo "round $round: $n + $d + $f != $total"
+			return 1
+		fi
 		# a failed file always has its reason
 		for x in "$SP/failed"/*.dat; do
 			[ -s "$x.reason" ] || { echo "$x without reason"; return 1; }
 		done
 		# every file in done/ is stored
-		ls "$SP/done" | sed 's/\.json$//' | sort >"$BATS_TEST_TMPDIR/done.ids"
+		find "$SP/done" -mindepth 1 -maxdepth 1 -printf '%f\n' | sed 's/\.json$//' | sort >"$BATS_TEST_TMPDIR/done.ids"
 		tsdb list --db "$DB" | sort >"$BATS_TEST_TMPDIR/db.ids"
 		if comm -23 "$BATS_TEST_TMPDIR/done.ids" "$BATS_TEST_TMPDIR/db.ids" | grep -q .; then
-			echo "iteration $i: in done/ but not stored:"
+			echo "round $round: in done/ but not stored:"
 			comm -23 "$BATS_TEST_TMPDIR/done.ids" "$BATS_TEST_TMPDIR/db.ids"
 			return 1
 		fi
 	done
+	echo "# $landed kills landed, $finished runs finished first, in $round rounds" >&3
+	echo "# figure spool-kills: $landed" >&3
 	run -0 tsdb ingest --db "$DB" --spool "$SP"
 	[ "$(count "$SP/new")" -eq 0 ]
 	[ "$(count "$SP/failed")" -eq "$bad" ]
@@ -183,6 +219,6 @@ assert [x.hex() for x in map(float, a["v"])] == [x.hex() for x in map(float, b["
 	tsdb list --db "$DB" >"$BATS_TEST_TMPDIR/ids"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/ids")" -eq $((total - bad)) ]
 	[ -z "$(sort "$BATS_TEST_TMPDIR/ids" | uniq -d)" ]
-	ls "$SP/done" | sed 's/\.json$//' | sort | cmp - <(sort "$BATS_TEST_TMPDIR/ids")
+	find "$SP/done" -mindepth 1 -maxdepth 1 -printf '%f\n' | sed 's/\.json$//' | sort | cmp - <(sort "$BATS_TEST_TMPDIR/ids")
 	run -0 tsdb check --db "$DB" --deep
 }

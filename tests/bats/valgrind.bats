@@ -89,6 +89,10 @@ vg_table() {
 		fi
 	done
 	echo "$n requests under valgrind, $failed failed"
+	echo "# figure valgrind-requests: $n" >&3
+	if [ -n "${VG_FIGURE:-}" ]; then
+		echo "# figure $VG_FIGURE: $n" >&3
+	fi
 	[ "$failed" -eq 0 ]
 }
 
@@ -110,7 +114,7 @@ vg_table() {
 }
 
 @test "valgrind: error paths free what they allocated" {
-	vg_table <<-'EOF'
+	VG_FIGURE=valgrind-error-paths vg_table <<-'EOF'
 		BAD_REQUEST       | len=0                  | b''
 		BAD_REQUEST       |                        | b'\xff'
 		BAD_REQUEST       |                        | '{"op":"info","x":[1,2'
@@ -148,4 +152,5 @@ vg_table() {
 	[ "$(grep -c '^Child [0-9]* died with code 0$' "$log")" -eq 2 ]
 	[ "$(grep -c '^<[0-9]>tsdb-handler:' "$log")" -eq 2 ]
 	[ "$(grep -c '^==[0-9]*==' "$log")" -eq 0 ]
+	echo "# figure valgrind-requests: 2" >&3
 }

@@ -87,6 +87,11 @@ static inline int same_hits(const tsdb_hit *a, uint32_t na, const tsdb_hit *b, u
 	return 1;
 }
 
+/* How many queries differential() compared with brute force in this
+ * binary (each test binary prints it as the figure
+ * "differential-queries"). */
+static int differential_queries;
+
 /* nq queries by id and by (perturbed) series against brute force. */
 static inline int differential(const char *dir, uint64_t qseed, int nq, double *frac)
 {
@@ -139,6 +144,7 @@ static inline int differential(const char *dir, uint64_t qseed, int nq, double *
 				       i < nb ? b[i].distance : NAN);
 			ok = 0;
 		}
+		differential_queries++;
 		computed += st.computed;
 		total += db.nseries;
 		/* within: every series at or under the k-th distance. */

@@ -2,7 +2,11 @@
  * tap.h - the C tests' tiny harness.  Each test binary runs named test
  * functions and prints one TAP line per test ("ok N - name" or
  * "not ok N - name"), so tests/run can count C and bats tests alike.
- * CHECK records a failure and continues; REQUIRE returns from the test.
+ * CHECK records a failure and continues; REQUIRE returns from the test;
+ * SKIP(reason) ends it as skipped ("ok N - name # skip reason"), which
+ * tests/run counts as skipped, never as passed.  FIGURE prints a figure
+ * the README states ("# figure KEY: VALUE"); tests/figures checks the
+ * README against it.
  */
 #ifndef TSDB_TAP_H
 #define TSDB_TAP_H
@@ -13,6 +17,7 @@
 static int tap_count;
 static int tap_failures;
 static int tap_current_failed;
+static const char *tap_skip_reason;
 
 #define CHECK(cond)                                                              \
 	do {                                                                     \
@@ -41,15 +46,32 @@ static int tap_current_failed;
 		}                                                                \
 	} while (0)
 
+#define SKIP(reason)                                                             \
+	do {                                                                     \
+		tap_skip_reason = (reason);                                      \
+		return;                                                          \
+	} while (0)
+
+#define FIGURE(key, ...)                                                         \
+	do {                                                                     \
+		printf("# figure %s: ", key);                                    \
+		printf(__VA_ARGS__);                                             \
+		printf("\n");                                                    \
+	} while (0)
+
 static inline void tap_run(const char *name, void (*fn)(void))
 {
 	tap_current_failed = 0;
+	tap_skip_reason = NULL;
 	fflush(stdout);
 	fn();
 	tap_count++;
 	if (tap_current_failed)
 		tap_failures++;
-	printf("%sok %d - %s\n", tap_current_failed ? "not " : "", tap_count, name);
+	if (tap_skip_reason && !tap_current_failed)
+		printf("ok %d - %s # skip %s\n", tap_count, name, tap_skip_reason);
+	else
+		printf("%sok %d - %s\n", tap_current_failed ? "not " : "", tap_count, name);
 	fflush(stdout);
 }
 

@@ -46,8 +46,8 @@ static void test_damage(void)
 		}
 		tsdb_db_close(&db);
 	}
-	printf("# %d of %d bit flips detected by open or check\n", detected, flips);
-	CHECK(detected >= flips * 95 / 100);
+	FIGURE("data-flips", "%d of %d", detected, flips);
+	CHECKF(detected == flips, "%d of %d bit flips detected by open or check", detected, flips);
 	free(orig);
 	free(img);
 	free(path);

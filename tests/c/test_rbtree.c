@@ -452,7 +452,7 @@ static void test_crash_cuts(void)
 		}
 	}
 	CHECKF(failures == 0, "%d of %d cuts did not open at the previous commit", failures, trials);
-	printf("# %d crash cuts opened at the previous commit\n", trials);
+	FIGURE("crash-cuts", "%d", trials);
 	/* The complete file opens at the new commit. */
 	CHECK(snapshot_keys(path, &txn, got, &ngot, &err) == 0 && txn == txn_before + 1);
 	/* A writer opening a cut file removes the garbage and goes on. */
@@ -506,6 +506,7 @@ static void test_damaged_nodes(void)
 		cow_snap_close(&s);
 		img[at] ^= bit;
 	}
+	FIGURE("node-flips", "%d of %d", detected, flips);
 	CHECKF(detected == flips, "%d of %d bit flips detected", detected, flips);
 	free(img);
 	free(path);

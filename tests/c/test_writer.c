@@ -137,5 +137,6 @@ int main(void)
 	RUN(test_all_or_nothing);
 	RUN(test_failing_series_named);
 	RUN(test_compact_reindex);
+	FIGURE("differential-queries", "%d", differential_queries);
 	return tap_done();
 }

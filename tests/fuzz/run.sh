@@ -5,7 +5,9 @@
 # prints one line per target: executions, coverage (cov: edges, ft:
 # features), corpus size, crashes.  Crash, leak, timeout and OOM inputs are
 # kept as BUILD/NAME-crash-* (and -leak-, -timeout-, -oom-); the full log
-# is BUILD/NAME.log.  Exit status is non-zero when any target failed.
+# is BUILD/NAME.log.  Ends with "N passed, N failed": one test per target
+# (a target that is missing, crashes or finds anything fails).  Exit status
+# is non-zero when any target failed.
 # Called by `make fuzz` / `make fuzz-smoke`; see tests/fuzz/README.md.
 set -u
 build=${1:?usage: run.sh BUILD SECONDS [NAME...]}
@@ -24,7 +26,14 @@ max_len() {
 	esac
 }
 
+# artifacts NAME: the crash, leak, timeout and OOM inputs kept for NAME.
+artifacts() {
+	find "$build" -maxdepth 1 -regex ".*/$1-\(crash\|leak\|timeout\|oom\)-.*" -printf '%f\n'
+}
+
 status=0
+passed=0
+failed=0
 for name in "${names[@]}"; do
 	bin="$build/fuzz_$name"
 	corpus="$build/corpus/$name"
@@ -32,6 +41,7 @@ for name in "${names[@]}"; do
 	if [ ! -x "$bin" ]; then
 		echo "fuzz $name: $bin is missing (make fuzz-build)" >&2
 		status=1
+		failed=$((failed + 1))
 		continue
 	fi
 	# The committed seeds join the working corpus on every run (without
@@ -44,7 +54,7 @@ for name in "${names[@]}"; do
 	d=$name
 	[ "$name" = handler ] && d=request  # a handler input is a request body
 	[ -f "$here/$d.dict" ] && dict=(-dict="$here/$d.dict")
-	before=$(ls "$build" | grep -c -- "^$name-\(crash\|leak\|timeout\|oom\)-" || true)
+	before=$(artifacts "$name" | wc -l)
 	# -timeout: a reader that loops on a damaged file is a bug, reported
 	# as a timeout artifact; -rss_limit_mb keeps a runaway allocation
 	# from taking the shared machine down.
@@ -52,13 +62,13 @@ for name in "${names[@]}"; do
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/$name-" \
 		"${dict[@]}" "$corpus" >"$log" 2>&1
 	rc=$?
-	after=$(ls "$build" | grep -c -- "^$name-\(crash\|leak\|timeout\|oom\)-" || true)
+	after=$(artifacts "$name" | wc -l)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	last=$(grep -aE '^#[0-9]+' "$log" | tail -n 1)
 	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 	corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' <<<"$last")
-	files=$(ls "$corpus" | wc -l)
+	files=$(find "$corpus" -mindepth 1 -maxdepth 1 | wc -l)
 	crashes=$((after - before))
 	[ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1  # died without an artifact
 	# corpus: libFuzzer's live corpus (units/bytes); files: what the
@@ -69,7 +79,11 @@ for name in "${names[@]}"; do
 		status=1
 		echo "fuzz $name: FAILED (exit $rc); log: $log" >&2
 		grep -aE '^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+: )|runtime error' "$log" | head -n 5 >&2
-		ls "$build" | grep -- "^$name-\(crash\|leak\|timeout\|oom\)-" | sed "s|^|  artifact: $build/|" >&2
+		artifacts "$name" | sed "s|^|  artifact: $build/|" >&2
+		failed=$((failed + 1))
+	else
+		passed=$((passed + 1))
 	fi
 done
+echo "$passed passed, $failed failed"
 exit $status

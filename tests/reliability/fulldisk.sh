@@ -4,12 +4,13 @@
 # fills the rest with a file, then inserts until a batch fails.  Requires:
 # a clear "No space left" error, the database byte-for-byte as it was and
 # passing `tsdb check`, and a later insert succeeding once space is freed.
-# Prints "fulldisk: batches_before_full=N error='...'".
+# Prints "fulldisk: tmpfs=3MiB batches_before_full=N error='...'".
 set -euo pipefail
 bin=$1 work=$2
 mnt="$work/mnt"
 mkdir -p "$mnt"
-mount -t tmpfs -o size=3m tmpfs "$mnt"
+size_mib=3
+mount -t tmpfs -o size=${size_mib}m tmpfs "$mnt"
 cleanup() { umount "$mnt" 2>/dev/null || true; }
 trap cleanup EXIT
 
@@ -34,4 +35,4 @@ cmp -s "$work/before.db" "$db/tsdb.db" || { echo "fulldisk: the failed insert ch
 rm -f "$mnt/filler"
 "$bin/tsdb" insert --db "$db" "$work/batch.jsonl" >/dev/null
 "$bin/tsdb" check --db "$db" >/dev/null
-echo "fulldisk: batches_before_full=$n error='$(head -c 200 "$work/err")'"
+echo "fulldisk: tmpfs=${size_mib}MiB batches_before_full=$n error='$(head -c 200 "$work/err")'"

@@ -14,7 +14,10 @@ Readers must never get an error status, and never an inconsistent answer:
 the series count they see is always a whole number of batches.
 
 usage: killtest.py TSDB_BIN_DIR WORK_DIR KILLS [SEED]
-Prints one summary line: "kills=N committed=N rolled_back=N queries=N".
+Prints one summary line: "kills=N committed=N rolled_back=N queries=N
+(readers A+B)".  Fails (exit 1) on any wrong answer or error, when a
+reader thread dies of an exception or answered no query at all, or when
+fewer kills landed than asked for.
 """
 import json
 import os
@@ -52,12 +55,25 @@ def main():
     present = set()          # batches committed and not removed
     failures = []
     stop = threading.Event()
-    queries = [0]
+    answered = [0, 0]        # per reader
+    died = []                # readers that ended by an exception
+    # KILLTEST_BREAK_READER=K makes reader K raise after its first answer:
+    # the harness's own test that a dead reader fails the run.
+    broken = int(os.environ.get("KILLTEST_BREAK_READER", "-1"))
 
     def reader(k):
+        try:
+            read_loop(k)
+        except BaseException as e:  # any way out but `stop` is a failure
+            died.append(k)
+            failures.append("reader %d died: %s: %s" % (k, type(e).__name__, e))
+
+    def read_loop(k):
         r = random.Random(seed * 7 + k)
         series = {"t": [j / 16 for j in range(16)], "v": [r.gauss(0, 1) for _ in range(16)]}
         while not stop.is_set():
+            if k == broken and answered[k]:
+                raise RuntimeError("broken on purpose (KILLTEST_BREAK_READER)")
             req = {"op": "with_ts", "ts": series, "k": 7} if r.random() < 0.5 else {"op": "info"}
             body = json.dumps(req).encode()
             p = subprocess.run([handler, "--db", db], input=struct.pack("<I", len(body) + 4) + body,
@@ -76,7 +92,7 @@ def main():
                 failures.append("reader saw %d series: a partial batch" % n)
             if req["op"] == "with_ts" and len(pl["results"]) != min(7, n):
                 failures.append("reader got %d results from %d series" % (len(pl["results"]), n))
-            queries[0] += 1
+            answered[k] += 1
 
     threads = [threading.Thread(target=reader, args=(k,)) for k in range(2)]
     for t in threads:
@@ -141,9 +157,15 @@ def main():
         stop.set()
         for t in threads:
             t.join()
+    for k, t in enumerate(threads):
+        if k not in died and answered[k] == 0:
+            failures.append("reader %d answered no query" % k)
+    if killed < kills and not failures:
+        failures.append("only %d of %d kills landed" % (killed, kills))
     for f in failures[:10]:
         print("FAIL:", f)
-    print("kills=%d committed=%d rolled_back=%d queries=%d" % (killed, committed, rolled_back, queries[0]))
+    print("kills=%d committed=%d rolled_back=%d queries=%d (readers %s)"
+          % (killed, committed, rolled_back, sum(answered), "+".join(map(str, answered))))
     return 1 if failures else 0
 
 

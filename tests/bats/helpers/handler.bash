@@ -80,9 +80,9 @@ serve() {
 # serve_tcp VAR LOG [handler options...]: serve on a free port and set VAR
 # to its address.  Retries when another process took the port meanwhile.
 serve_tcp() {
-	local var=$1 log=$2 port try
+	local var=$1 log=$2 port
 	shift 2
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=$(free_port) || return 1
 		if serve "127.0.0.1:$port" "$log" "$@" 2>/dev/null; then
 			printf -v "$var" '%s' "127.0.0.1:$port"

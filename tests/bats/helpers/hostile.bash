@@ -218,6 +218,9 @@ hostile_table() {
 	done
 	echo $(($(cat "$BATS_FILE_TMPDIR/hostile.count" 2>/dev/null || echo 0) + n)) >"$BATS_FILE_TMPDIR/hostile.count"
 	echo "$n cases, $failed failed"
+	if [ "$mode" = socket ]; then
+		echo "# figure hostile-socket: $n" >&3
+	fi
 	[ "$failed" -eq 0 ]
 }
 
