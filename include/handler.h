@@ -15,8 +15,12 @@
  *    when the request failed).  A response is written whole or not at all
  *    as far as the process can tell: it is encoded completely before the
  *    first byte is written.
- *  - The database is opened only after a request has been decoded, and only
- *    read-only (tsdb_db_open): nothing is ever written under its directory.
+ *  - The database snapshot is opened first, read-only (tsdb_db_open):
+ *    nothing is ever written under its directory.  With cfg->sandbox the
+ *    process then confines itself (sandbox.h) before it reads a byte of
+ *    the request: no file can be opened after that point.  A failure to
+ *    open is kept and answered only once a valid request asks for data,
+ *    so a bad request still gets the status its own fault earns.
  *  - Nothing the request does not need is initialized (no FFT plans for
  *    get, list, info: the search module makes them on first use).
  *  - On a socket, the response is followed by shutdown(SHUT_WR) and, when
@@ -55,10 +59,12 @@ typedef struct tsdb_handler_config {
 	tsdb_limits limits;          /* request bounds; limits.timeout_ms is the receive deadline */
 	int send_timeout_ms;         /* bound on writing the response (< 0: none) */
 	uint32_t max_shape_values;   /* see TSDB_HANDLER_MAX_SHAPE_VALUES */
+	int sandbox;                 /* confine the process (sandbox.h) before reading the request */
 } tsdb_handler_config;
 
 /* Defaults: tsdb_limits_default, the constants above, db_dir NULL ($TSDB_DB,
- * else the compiled-in directory). */
+ * else the compiled-in directory), sandbox off (a library caller such as a
+ * test or a fuzzer must not confine itself; tsdb-handler turns it on). */
 void tsdb_handler_config_default(tsdb_handler_config *cfg);
 
 /* What happened, for the one log line.  Counters are -1 when they do not

@@ -40,6 +40,7 @@
 #include "db.h"
 #include "payload.h"
 #include "query.h"
+#include "sandbox.h"
 #include "series.h"
 
 void tsdb_handler_config_default(tsdb_handler_config *cfg)
@@ -191,14 +192,23 @@ static int op_list(const tsdb_db *db, const tsdb_request *req, tsdb_handler_log 
 	return 0;
 }
 
-/* Opens the snapshot into *db (left open for the caller to close when
- * *opened is set) and runs the op. */
+/* The snapshot opened before the request was read (or why it could not
+ * be) for the caller to close. */
+typedef struct snapshot {
+	tsdb_db db;
+	int opened;
+	tsdb_err open_err;
+} snapshot;
+
+/* Runs the op on the snapshot. */
 static int execute(const tsdb_request *req, const tsdb_handler_config *cfg,
-		   tsdb_handler_log *log, tsdb_db *db, int *opened, json_t **payload, tsdb_err *err)
+		   tsdb_handler_log *log, snapshot *snap, json_t **payload, tsdb_err *err)
 {
-	if (tsdb_db_open(db, tsdb_db_dir(cfg->db_dir), err))
+	if (!snap->opened) {
+		*err = snap->open_err;
 		return -1;
-	*opened = 1;
+	}
+	tsdb_db *db = &snap->db;
 	log->series = (int64_t)db->nseries;
 	int rc;
 	switch (req->op) {
@@ -261,7 +271,7 @@ static void bound_send(int fd, int timeout_ms)
  * arrived.  Returns 1 when the peer left before a whole request arrived
  * (nothing to answer), else 0. */
 static int serve_request(int in_fd, const tsdb_handler_config *cfg, tsdb_handler_log *log,
-			 tsdb_db *db, int *db_opened, json_t **payload, tsdb_err *err, double *received)
+			 snapshot *snap, json_t **payload, tsdb_err *err, double *received)
 {
 	char *body = NULL;
 	size_t len = 0;
@@ -289,7 +299,7 @@ static int serve_request(int in_fd, const tsdb_handler_config *cfg, tsdb_handler
 		log->radius = req.radius;
 	if (req.op == TSDB_OP_WITHIN || req.op == TSDB_OP_LIST)
 		log->limit = req.limit;
-	if (execute(&req, cfg, log, db, db_opened, payload, err) == 0)
+	if (execute(&req, cfg, log, snap, payload, err) == 0)
 		err->code = TSDB_E_NONE;
 	else
 		log->server_fault = server_code(err->code);
@@ -352,6 +362,18 @@ static void linger_close(int fd)
 	}
 }
 
+/* Enters the sandbox; what must be made before it (jansson's hash seed
+ * reads /dev/urandom) is made first. */
+static int confine(tsdb_err *err)
+{
+	json_object_seed(0);
+	if (tsdb_sandbox_enter(NULL, err) != 0) {
+		tsdb_errctx(err, "cannot confine the handler");
+		return -1;
+	}
+	return 0;
+}
+
 int tsdb_handle(int in_fd, int out_fd, const tsdb_handler_config *cfg, tsdb_handler_log *log)
 {
 	const double start = mono_ms();
@@ -364,9 +386,16 @@ int tsdb_handle(int in_fd, int out_fd, const tsdb_handler_config *cfg, tsdb_hand
 	tsdb_err err = {.code = TSDB_E_NONE};
 	json_t *payload = NULL;
 	double received = start;
-	tsdb_db db;
-	int db_opened = 0;
-	int gone = serve_request(in_fd, cfg, log, &db, &db_opened, &payload, &err, &received);
+	snapshot snap = {.opened = 0};
+	snap.opened = tsdb_db_open(&snap.db, tsdb_db_dir(cfg->db_dir), &snap.open_err) == 0;
+	int gone = 0;
+	if (cfg->sandbox && confine(&err) != 0) {
+		/* Fail closed: no request is read by an unconfined handler. */
+		log->server_fault = 1;
+		received = mono_ms();
+	} else {
+		gone = serve_request(in_fd, cfg, log, &snap, &payload, &err, &received);
+	}
 	/* recv_ms is the peer's pace; ms is ours: decoding, the op, the answer. */
 	log->recv_ms = received - start;
 	log->status = err.code;
@@ -381,8 +410,8 @@ int tsdb_handle(int in_fd, int out_fd, const tsdb_handler_config *cfg, tsdb_hand
 		if (rc == 0)
 			linger_close(out_fd);
 	}
-	if (db_opened)
-		tsdb_db_close(&db);
+	if (snap.opened)
+		tsdb_db_close(&snap.db);
 	return rc;
 }
 

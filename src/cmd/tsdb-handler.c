@@ -43,7 +43,7 @@ extern const char tsdb_handler_manual_usage[];
 static const tsdb_cli cli = {.prog = "tsdb-handler", .try_more = " for more information"};
 
 enum { OPT_DB = 256, OPT_MAX_FRAME, OPT_TIMEOUT, OPT_MAX_K, OPT_MAX_POINTS, OPT_MAX_LIMIT,
-       OPT_MAX_SHAPE_VALUES, OPT_VERSION };
+       OPT_MAX_SHAPE_VALUES, OPT_NO_SANDBOX, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{"db", required_argument, NULL, OPT_DB},
@@ -53,6 +53,7 @@ static const struct option longopts[] = {
 	{"max-points", required_argument, NULL, OPT_MAX_POINTS},
 	{"max-limit", required_argument, NULL, OPT_MAX_LIMIT},
 	{"max-shape-values", required_argument, NULL, OPT_MAX_SHAPE_VALUES},
+	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -116,6 +117,9 @@ static int handle_opt(int c, char **argv, tsdb_handler_config *cfg)
 				    3600, &secs))
 			return EXIT_USAGE;
 		cfg->limits.timeout_ms = (int)ceil(secs * 1000);
+		return -1;
+	case OPT_NO_SANDBOX:
+		cfg->sandbox = 0;
 		return -1;
 	case 'h':
 		fputs(tsdb_handler_manual_usage, stdout);
@@ -219,6 +223,7 @@ int main(int argc, char **argv)
 {
 	tsdb_handler_config cfg;
 	tsdb_handler_config_default(&cfg);
+	cfg.sandbox = 1;
 	int rc = parse_args(argc, argv, &cfg);
 	if (rc >= 0)
 		return rc;

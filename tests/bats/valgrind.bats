@@ -32,7 +32,7 @@ setup_file() {
 	# linked dynamically, as valgrind needs; the same objects as tsdb-handler
 	# shellcheck disable=SC2046
 	cc -o "$VG_HANDLER" "$build/obj/cmd/tsdb-handler.o" "$build/obj/man/tsdb-handler.o" "$build/libtsdb.a" \
-		$(pkg-config --libs jansson fftw3 2>/dev/null || echo -ljansson -lfftw3) -lm
+		$(pkg-config --libs jansson fftw3 libseccomp 2>/dev/null || echo -ljansson -lfftw3 -lseccomp) -lm
 	export VG_DB="$BATS_FILE_TMPDIR/db"
 	tsdb init --db "$VG_DB" --length 64 --vantage-points 4 >/dev/null
 	tsdb gen --length 64 --seed 1 200 | tsdb insert --db "$VG_DB" >/dev/null
@@ -76,7 +76,7 @@ vg_table() {
 		n=$((n + 1))
 		rm -f "$BATS_TEST_TMPDIR"/vg.[0-9]*
 		"$PYTHON" "$HOSTILE_PY" inetd "${py[@]}" "$spec" -- timeout -k 2 60 "${VALGRIND[@]}" \
-			"$VG_HANDLER" --db "$VG_DB" "${hargs[@]}" >"$out" </dev/null
+			"$VG_HANDLER" --no-sandbox --db "$VG_DB" "${hargs[@]}" >"$out" </dev/null
 		local rc status frames problem vglog
 		rc=$(jq -r .rc "$out") status=$(jq -r '.status // "none"' "$out") frames=$(jq -r .frames "$out")
 		problem=$(jq -r '.problem // ""' "$out")
@@ -142,7 +142,7 @@ vg_table() {
 	local addr log="$BATS_TEST_TMPDIR/sa.log" out="$BATS_TEST_TMPDIR/sa.json"
 	# valgrind runs the handler in its own process: LISTEN_PID still matches.
 	HANDLER=valgrind serve_tcp addr "$log" -q --error-exitcode=99 --leak-check=full \
-		--errors-for-leak-kinds=definite "$VG_HANDLER" --db "$VG_DB"
+		--errors-for-leak-kinds=definite "$VG_HANDLER" --no-sandbox --db "$VG_DB"
 	"$PYTHON" "$HOSTILE_PY" send "$addr" --timeout 30 'req("with_id", id="ts-000002", k=5, shape=8)' >"$out"
 	jq -e '.problem == null and .status == "OK"' "$out"
 	"$PYTHON" "$HOSTILE_PY" send "$addr" --timeout 30 'b"\xff"' >"$out"
