@@ -23,8 +23,9 @@ ifeq ($(SAN),1)
 BUILD    ?= build-asan
 SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 OPT       = -O1
-# valgrind cannot run sanitized programs; make test runs valgrind.bats.
-TEST_EXCLUDE = --exclude valgrind.bats
+# valgrind cannot run sanitized programs, and the container of
+# systemd.bats runs the installed (unsanitized) ones: make test runs both.
+TEST_EXCLUDE = --exclude valgrind.bats --exclude systemd.bats
 else
 BUILD    ?= build
 SANFLAGS  =
@@ -33,6 +34,8 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+# libseccomp: only what links the handler module (sandbox.c) needs it.
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
 
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla \
@@ -49,6 +52,8 @@ LIB       := $(BUILD)/libtsdb.a
 PROGS     := $(BUILD)/bin/tsdb $(BUILD)/bin/tsdb-handler $(BUILD)/bin/simsearch
 TEST_SRC  := $(wildcard tests/c/test_*.c)
 TESTS     := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+# Not a test itself: systemd.bats runs it inside a unit (tests/c/probe.h).
+PROBE     := $(BUILD)/tests/sandbox-probe
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -86,9 +91,9 @@ $(BUILD)/obj/man/%.o: $(BUILD)/man/%.c | $(BUILD)/obj/man
 # exec maps no shared objects and runs no dynamic loader, and keeps ASLR
 # (see README, "Performance").  Sanitizer builds cannot link static.
 ifeq ($(SAN),1)
-HANDLER_LIBS = $(PKG_LIBS)
+HANDLER_LIBS = $(PKG_LIBS) $(SECCOMP_LIBS)
 else
-HANDLER_LIBS = -static-pie $(shell pkg-config --libs-only-l $(PKGS) 2>/dev/null) -lm
+HANDLER_LIBS = -static-pie $(shell pkg-config --libs-only-l $(PKGS) 2>/dev/null) $(SECCOMP_LIBS) -lm
 endif
 $(BUILD)/bin/tsdb-handler: $(BUILD)/obj/cmd/tsdb-handler.o $(BUILD)/obj/man/tsdb-handler.o $(LIB) | $(BUILD)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HANDLER_LIBS)
@@ -97,10 +102,10 @@ $(BUILD)/bin/simsearch: $(BUILD)/obj/client/simsearch.o $(BUILD)/obj/man/simsear
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/c/%.c $(LIB) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests/c $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests/c $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(SECCOMP_LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB) | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -pthread
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(SECCOMP_LIBS) -pthread
 
 # The service benchmark's floor: linked exactly like tsdb-handler.
 $(BUILD)/bench/empty-handler: tests/bench/empty_handler.c $(LIB) | $(BUILD)/bench
@@ -114,7 +119,7 @@ $(BUILD)/obj/cmd/tsdb $(BUILD)/obj/man $(BUILD)/man:
 
 # tests/run counts every result ("N passed, N failed, N skipped"); the
 # lint and the layering rules run inside it as tests (lint.bats).
-test: $(PROGS) $(TESTS)
+test: $(PROGS) $(TESTS) $(PROBE)
 	tests/run $(TEST_EXCLUDE) $(BUILD)
 
 # ShellCheck and the dead-assertion check on every shell file.
@@ -147,27 +152,41 @@ clean:
 # installs the programs already built in $(BUILD) (building them if
 # missing) to $(PREFIX)/bin, the systemd units to $(PREFIX)/lib/systemd/system
 # with @BINDIR@, @DBDIR@ and @SPOOLDIR@ filled in, and the documentation to
-# $(PREFIX)/share/doc/tsdb; every path is prefixed by $(DESTDIR) (staging).
+# $(PREFIX)/share/doc/tsdb, the users and directories to
+# $(PREFIX)/lib/sysusers.d/tsdb.conf and tmpfiles.d/tsdb.conf; every path
+# is prefixed by $(DESTDIR) (staging).  Without DESTDIR, on a host that
+# runs systemd, it then creates the users and directories and reloads
+# systemd (scripts/post-install), so that what remains is
+#     systemctl enable --now tsdb.socket tsdb-ingest.timer
 # DBDIR is also compiled into the programs: give the same value to make and
 # to make install.
 SPOOLDIR ?= /var/spool/tsdb
 BINDIR    = $(PREFIX)/bin
 UNITDIR   = $(PREFIX)/lib/systemd/system
 DOCDIR    = $(PREFIX)/share/doc/tsdb
+# POSTINSTALL=no: copy files only, even without DESTDIR (the tests).
+POSTINSTALL ?= yes
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
 UNITS    := $(wildcard units/*.socket units/*.service units/*.timer)
 DOCS     := $(wildcard README.md docs/*.md)
 
 .PHONY: uninstall
 install: $(PROGS)
-	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)'
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)' \
+		'$(DESTDIR)$(SYSUSERSDIR)' '$(DESTDIR)$(TMPFILESDIR)'
 	install -m 0755 $(PROGS) '$(DESTDIR)$(BINDIR)/'
 	scripts/install-units '$(DESTDIR)$(UNITDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' $(UNITS)
+	scripts/install-units '$(DESTDIR)$(SYSUSERSDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' units/tsdb.sysusers=tsdb.conf
+	scripts/install-units '$(DESTDIR)$(TMPFILESDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' units/tsdb.tmpfiles=tsdb.conf
 	$(if $(DOCS),install -m 0644 $(DOCS) '$(DESTDIR)$(DOCDIR)/')
+	$(if $(DESTDIR),,$(if $(filter yes,$(POSTINSTALL)),scripts/post-install '$(SYSUSERSDIR)/tsdb.conf' '$(TMPFILESDIR)/tsdb.conf'))
 
 uninstall:
 	rm -f $(foreach f,$(notdir $(PROGS)),'$(DESTDIR)$(BINDIR)/$(f)') \
 	      $(foreach f,$(notdir $(UNITS)),'$(DESTDIR)$(UNITDIR)/$(f)') \
-	      $(foreach f,$(notdir $(DOCS)),'$(DESTDIR)$(DOCDIR)/$(f)')
+	      $(foreach f,$(notdir $(DOCS)),'$(DESTDIR)$(DOCDIR)/$(f)') \
+	      '$(DESTDIR)$(SYSUSERSDIR)/tsdb.conf' '$(DESTDIR)$(TMPFILESDIR)/tsdb.conf' 
 	-rmdir '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
 
 # make db: the default database in db/ (scripts/mkdb).
@@ -207,10 +226,10 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) | $(FUZZ_BUILD)/obj
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) $(SECCOMP_LIBS)
 
 $(FUZZ_BUILD)/mkseed: tests/fuzz/mkseed.c $(FUZZ_LIB) | $(FUZZ_BUILD)/obj
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -Werror -fsanitize=fuzzer-no-link -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -Werror -fsanitize=fuzzer-no-link -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) $(SECCOMP_LIBS)
 
 $(FUZZ_BUILD)/obj:
 	mkdir -p $@

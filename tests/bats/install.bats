@@ -17,7 +17,7 @@ setup() {
 # taken as up to date (-o) and none of the calling make's flags.
 mk() {
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-		make -s -C "$TSDB_ROOT" --no-print-directory "BUILD=$build" \
+		make -s -C "$TSDB_ROOT" --no-print-directory "BUILD=$build" POSTINSTALL=no \
 		-o "$build/bin/tsdb" -o "$build/bin/tsdb-handler" -o "$build/bin/simsearch" "$@"
 }
 
@@ -29,9 +29,11 @@ mk() {
 		[ -x "$dest/usr/bin/$p" ]
 		cmp "$TSDB_BIN/$p" "$dest/usr/bin/$p"
 	done
-	for u in tsdb.socket tsdb@.service tsdb-ingest.service tsdb-ingest.timer; do
-		[ -f "$dest/usr/lib/systemd/system/$u" ]
-		[ "$(stat -c %a "$dest/usr/lib/systemd/system/$u")" = 644 ]
+	for u in systemd/system/tsdb.socket systemd/system/tsdb@.service systemd/system/tsdb-ingest.service \
+		systemd/system/tsdb-ingest.timer systemd/system/tsdb-init.service systemd/system/tsdb-netns.service \
+		sysusers.d/tsdb.conf tmpfiles.d/tsdb.conf; do
+		[ -f "$dest/usr/lib/$u" ]
+		[ "$(stat -c %a "$dest/usr/lib/$u")" = 644 ]
 	done
 	[ -f "$dest/usr/share/doc/tsdb/PROTOCOL.md" ]
 	if [ -f "$TSDB_ROOT/README.md" ]; then
@@ -48,10 +50,14 @@ mk() {
 	units="$dest/usr/lib/systemd/system"
 	run grep -rn '@[A-Z_]*@' "$units"
 	[ "$status" -eq 1 ]
-	grep -qx 'ExecStart=/usr/bin/tsdb-handler --db /var/lib/tsdb' "$units/tsdb@.service"
+	grep -qx 'ExecStart=/usr/bin/tsdb-handler --db /var/lib/tsdb --timeout 2' "$units/tsdb@.service"
 	grep -qx 'ExecStart=/usr/bin/tsdb ingest --db /var/lib/tsdb --spool /var/spool/tsdb' \
 		"$units/tsdb-ingest.service"
-	grep -qx 'ReadOnlyPaths=/var/lib/tsdb' "$units/tsdb@.service"
+	grep -qx 'ExecStart=/usr/bin/tsdb init --db /var/lib/tsdb' "$units/tsdb-init.service"
+	grep -qx 'u tsdb - "tsdb database writer" /var/lib/tsdb' "$dest/usr/lib/sysusers.d/tsdb.conf"
+	grep -qx 'd /var/spool/tsdb/new 0775 tsdb tsdb -' "$dest/usr/lib/tmpfiles.d/tsdb.conf"
+	run grep -rn '@[A-Z_]*@' "$dest/usr/lib/sysusers.d" "$dest/usr/lib/tmpfiles.d"
+	[ "$status" -eq 1 ]
 
 	rm -rf "$dest"
 	run mk install DESTDIR="$dest" PREFIX=/opt/tsdb DBDIR=/srv/tsdb SPOOLDIR=/srv/spool
@@ -59,7 +65,8 @@ mk() {
 	[ "$status" -eq 0 ]
 	units="$dest/opt/tsdb/lib/systemd/system"
 	[ -x "$dest/opt/tsdb/bin/tsdb-handler" ]
-	grep -qx 'ExecStart=/opt/tsdb/bin/tsdb-handler --db /srv/tsdb' "$units/tsdb@.service"
+	grep -qx 'ExecStart=/opt/tsdb/bin/tsdb-handler --db /srv/tsdb --timeout 2' "$units/tsdb@.service"
+	grep -qx 'd /srv/spool 0755 tsdb tsdb -' "$dest/opt/tsdb/lib/tmpfiles.d/tsdb.conf"
 	grep -qx 'ExecStart=/opt/tsdb/bin/tsdb ingest --db /srv/tsdb --spool /srv/spool' \
 		"$units/tsdb-ingest.service"
 	run grep -rn '@[A-Z_]*@' "$units"
@@ -74,7 +81,8 @@ mk() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	cd "$prefix/lib/systemd/system"
-	run systemd-analyze verify tsdb.socket tsdb@.service tsdb-ingest.service tsdb-ingest.timer
+	run systemd-analyze verify tsdb.socket tsdb@.service tsdb-ingest.service tsdb-ingest.timer tsdb-init.service \
+		tsdb-netns.service
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]     # an unknown key or a missing program is only a warning
