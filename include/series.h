@@ -62,6 +62,13 @@ void tsdb_series_free(tsdb_series *s);
  * (bytes < 0x20 and 0x7f).  Slashes are allowed: ids are keys, never paths. */
 int tsdb_id_validate(const char *id, size_t len, tsdb_err *err);
 
+/* The text of an id given in JSON: a string as it is, or an integer as
+ * its decimal digits (course clients send {"id": 12}), written into num;
+ * NULL for any other type (a real is not an id: 12.0 and 12 would be one
+ * series under two spellings). */
+#define TSDB_ID_NUM_MAX 24 /* "-9223372036854775808" and its NUL */
+const char *tsdb_id_json_text(const json_t *v, char num[TSDB_ID_NUM_MAX], size_t *len);
+
 /* Sets s->id from (id, len) after validating it. */
 int tsdb_series_set_id(tsdb_series *s, const char *id, size_t len, tsdb_err *err);
 

@@ -511,12 +511,15 @@ static int from_object(const json_t *o, size_t max_points, tsdb_series *s, tsdb_
 
 	const json_t *id = json_object_get(o, "id");
 	if (id && !json_is_null(id)) {
-		if (!json_is_string(id)) {
-			tsdb_errf(err, TSDB_E_INVALID_KEY, "id is not a string");
+		char num[TSDB_ID_NUM_MAX];
+		size_t len;
+		const char *text = tsdb_id_json_text(id, num, &len);
+		if (!text) {
+			tsdb_errf(err, TSDB_E_INVALID_KEY, "id is not a string or an integer");
 			tsdb_err_field(err, "id");
 			return -1;
 		}
-		if (tsdb_series_set_id(s, json_string_value(id), json_string_length(id), err))
+		if (tsdb_series_set_id(s, text, len, err))
 			return -1;
 	}
 	const json_t *meta = json_object_get(o, "meta");
@@ -525,6 +528,21 @@ static int from_object(const json_t *o, size_t max_points, tsdb_series *s, tsdb_
 		return -1;
 	}
 	return 0;
+}
+
+const char *tsdb_id_json_text(const json_t *v, char num[TSDB_ID_NUM_MAX], size_t *len)
+{
+	if (json_is_string(v)) {
+		*len = json_string_length(v);
+		return json_string_value(v);
+	}
+	if (!json_is_integer(v))
+		return NULL;
+	int n = snprintf(num, TSDB_ID_NUM_MAX, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (n < 0 || n >= TSDB_ID_NUM_MAX)
+		return NULL;
+	*len = (size_t)n;
+	return num;
 }
 
 int tsdb_series_from_json(const json_t *j, size_t max_points, tsdb_series *out,

@@ -5,6 +5,8 @@
 # (simsearch, pyclient.py) and their exit codes, agreement with the local
 # search, read-only operation as an unprivileged user, and the systemd units.
 
+bats_require_minimum_version 1.5.0
+
 setup_file() {
 	load helpers/handler
 	export DB="$BATS_FILE_TMPDIR/db"
@@ -172,6 +174,31 @@ EOF
 	wait_log "$UNIX_LOG" '^<6>tsdb-handler: op=with_id status=OK k=3 .* peer=unix$'
 }
 
+@test "integer ids: a series file's \"id\": 105 is the series \"105\", found by {\"id\": 105} and by simsearch" {
+	local db="$BATS_TEST_TMPDIR/idb" addr
+	tsdb init --db "$db" --length 64 >/dev/null
+	tsdb gen 20 --length 64 | jq -c '.id = (100 + (.id[3:] | tonumber))' >"$BATS_TEST_TMPDIR/int.jsonl"
+	grep -q '"id":105,' "$BATS_TEST_TMPDIR/int.jsonl"
+	tsdb insert --db "$db" "$BATS_TEST_TMPDIR/int.jsonl" >/dev/null
+	run -0 tsdb list --db "$db" --limit 1
+	[ "$output" = 100 ]
+	run inetd '{"op":"get","id":105}' --db "$db"
+	[ "$(status)" = OK ]
+	[ "$(jq -r .payload.id <<<"$output")" = 105 ]
+	local by_int by_string
+	run inetd '{"op":"with_id","id":105,"k":3}' --db "$db"
+	by_int=$(jq -c .payload <<<"$output")
+	run inetd '{"op":"with_id","id":"105","k":3}' --db "$db"
+	by_string=$(jq -c .payload <<<"$output")
+	[ "$(jq '.results | length' <<<"$by_int")" -eq 3 ]
+	[ "$by_int" = "$by_string" ]
+	run inetd '{"op":"list","after":118}' --db "$db"
+	[ "$(jq -c .payload.ids <<<"$output")" = '["119"]' ]
+	serve_tcp addr "$BATS_TEST_TMPDIR/int.log" --db "$db"
+	run -0 simsearch --server "$addr" --id 105 -k 3 --json
+	[ "$(jq -c . <<<"$output")" = "$by_int" ]
+}
+
 @test "simsearch: exit 0 answered, 2 usage, 3 nobody listening, 4 error status" {
 	run simsearch --server "$TCP" --id ts-000010 -k 5 --json
 	[ "$status" -eq 0 ]
@@ -290,7 +317,7 @@ EOF
 	run inetd_many --db "$DB" --max-k 8 < <(printf '%s\n' '{"op":"with_id"}' \
 		'{"op":"with_id","id":"ts-000001","k":0}' '{"op":"with_id","id":"ts-000001","k":9}' \
 		'{"op":"with_id","id":"ts-000001","k":2.5}' '{"op":"with_id","id":"ts-000001","k":"5"}' \
-		'{"op":"with_id","id":"ts-000001","shape":257}' '{"op":"with_id","id":5}' \
+		'{"op":"with_id","id":"ts-000001","shape":257}' '{"op":"with_id","id":5.5}' \
 		'{"op":"with_ts","ts":"x"}' '{"op":"with_ts"}' '{"op":"within","id":"ts-000001"}' \
 		'{"op":"within","id":"ts-000001","radius":-1}' '{"op":"within","radius":1}' \
 		'{"op":"within","id":"ts-000001","ts":[[0,1],[0.5,2],[0.25,0],[0.75,1]],"radius":1}' \

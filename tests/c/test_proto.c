@@ -453,6 +453,28 @@ static void test_decode_with_id(void)
 	tsdb_request_free(&req);
 }
 
+/* Course front ends send integer ids: each is its decimal text, wherever an
+ * id goes; a real is still not an id. */
+static void test_decode_integer_ids(void)
+{
+	tsdb_request req;
+	tsdb_err err;
+	REQUIRE(decode("{\"op\":\"with_id\",\"id\":12}", &req, &err) == 0);
+	CHECK(req.has_id && req.id_len == 2 && strcmp(req.id, "12") == 0);
+	tsdb_request_free(&req);
+	REQUIRE(decode("{\"op\":\"get\",\"id\":-9223372036854775808}", &req, &err) == 0);
+	CHECK(strcmp(req.id, "-9223372036854775808") == 0);
+	tsdb_request_free(&req);
+	REQUIRE(decode("{\"op\":\"list\",\"after\":0}", &req, &err) == 0);
+	CHECK(req.has_after && strcmp(req.after, "0") == 0);
+	tsdb_request_free(&req);
+	REQUIRE(decode("{\"op\":\"within\",\"id\":7,\"radius\":1}", &req, &err) == 0);
+	CHECK(strcmp(req.id, "7") == 0);
+	tsdb_request_free(&req);
+	CHECK(decode("{\"op\":\"get\",\"id\":12.0}", &req, &err) == -1 && err.code == TSDB_E_INVALID_ARG);
+	CHECK(decode("{\"op\":\"get\",\"id\":true}", &req, &err) == -1 && err.code == TSDB_E_INVALID_ARG);
+}
+
 static void test_decode_with_ts_shapes(void)
 {
 	const char *good[] = {
@@ -550,7 +572,7 @@ static void test_decode_ids(void)
 	CHECK(fails_with("{\"op\":\"get\",\"id\":\"a\\u0001\"}", TSDB_E_INVALID_KEY, "'id'"));
 	CHECK(fails_with("{\"op\":\"get\",\"id\":\"a\\nb\"}", TSDB_E_INVALID_KEY, "'id'"));
 	CHECK(fails_with("{\"op\":\"get\",\"id\":\"\"}", TSDB_E_INVALID_KEY, "'id'"));
-	CHECK(fails_with("{\"op\":\"get\",\"id\":7}", TSDB_E_INVALID_ARG, "'id'"));
+	CHECK(fails_with("{\"op\":\"get\",\"id\":7.5}", TSDB_E_INVALID_ARG, "'id'"));
 	CHECK(fails_with("{\"op\":\"get\"}", TSDB_E_INVALID_ARG, "'id'"));
 	CHECK(fails_with("{\"op\":\"with_id\"}", TSDB_E_INVALID_ARG, "'id'"));
 
@@ -598,7 +620,7 @@ static void test_decode_list(void)
 	CHECK(fails_with("{\"op\":\"list\",\"limit\":0}", TSDB_E_INVALID_ARG, "'limit'"));
 	CHECK(fails_with("{\"op\":\"list\",\"limit\":100001}", TSDB_E_INVALID_ARG, "'limit'"));
 	CHECK(fails_with("{\"op\":\"list\",\"after\":\"\"}", TSDB_E_INVALID_KEY, "'after'"));
-	CHECK(fails_with("{\"op\":\"list\",\"after\":1}", TSDB_E_INVALID_ARG, "'after'"));
+	CHECK(fails_with("{\"op\":\"list\",\"after\":1.0}", TSDB_E_INVALID_ARG, "'after'"));
 	CHECK(fails_with("{\"op\":\"list\",\"prefix\":\"a\\u0000\"}", TSDB_E_INVALID_ARG, "'prefix'"));
 	CHECK(fails_with("{\"op\":\"list\",\"prefix\":[]}", TSDB_E_INVALID_ARG, "'prefix'"));
 	char json[400], p[257];
@@ -1139,6 +1161,7 @@ int main(void)
 	RUN(test_frame_write_to_closed_peer);
 	RUN(test_frame_write_deadline);
 	RUN(test_decode_with_id);
+	RUN(test_decode_integer_ids);
 	RUN(test_decode_with_ts_shapes);
 	RUN(test_decode_series_bounds);
 	RUN(test_decode_k_bounds);

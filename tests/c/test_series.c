@@ -290,6 +290,11 @@ static void test_json_object(void)
 	CHECK(s.meta && s.meta_len == strlen(s.meta));
 	tsdb_series_free(&s);
 
+	/* an integer id is its decimal text (course clients send them) */
+	REQUIRE(from_json_text("{\"id\":12,\"t\":[0,0.25,0.5,0.75],\"v\":[1,2,3,4]}", MAXP, &s, &err) == 0);
+	CHECK(strcmp(s.id, "12") == 0 && s.id_len == 2);
+	tsdb_series_free(&s);
+
 	/* id and meta are optional; null means absent */
 	REQUIRE(from_json_text("{\"t\":[0,0.25,0.5,0.75],\"v\":[1,2,3,4],\"meta\":null,"
 			       "\"id\":null}",
@@ -359,7 +364,8 @@ static void test_json_errors(void)
 		   "meta is not an object");
 	JSON_FAILS("{\"t\":[0.1,0.2,0.3,0.4],\"v\":[1,2,3,4],\"meta\":\"x\"}",
 		   "meta is not an object");
-	JSON_FAILS("{\"t\":[0.1,0.2,0.3,0.4],\"v\":[1,2,3,4],\"id\":7}", "id is not a string");
+	JSON_FAILS("{\"t\":[0.1,0.2,0.3,0.4],\"v\":[1,2,3,4],\"id\":7.5}", "id is not a string or an integer");
+	JSON_FAILS("{\"t\":[0.1,0.2,0.3,0.4],\"v\":[1,2,3,4],\"id\":[7]}", "id is not a string or an integer");
 	JSON_FAILS("{\"t\":[0.1,0.2,0.3,0.4],\"v\":[1,2,3,4],\"id\":\"\"}", "id is empty");
 	JSON_FAILS("{\"t\":[0.1,0.2,0.3,0.4],\"v\":[1,2,3,4],\"id\":\"a\\u0000b\"}",
 		   "id contains a control character at byte 1");
