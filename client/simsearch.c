@@ -23,6 +23,7 @@
 #include "cliopt.h"
 #include "client.h"
 #include "err.h"
+#include "numparse.h"
 #include "proto.h"
 #include "series.h"
 
@@ -401,9 +402,12 @@ static void render_get(const json_t *p)
 	if (json_array_size(v) != n)
 		fprintf(stderr, "simsearch: the server sent %zu times and %zu values\n", n,
 			json_array_size(v));
-	for (size_t i = 0; i < n && i < json_array_size(v); i++)
-		printf("%.17g %.17g\n", json_number_value(json_array_get(t, i)),
-		       json_number_value(json_array_get(v, i)));
+	for (size_t i = 0; i < n && i < json_array_size(v); i++) {
+		char ts[TSDB_DOUBLE_TEXT_MAX], vs[TSDB_DOUBLE_TEXT_MAX];
+		tsdb_format_double(json_number_value(json_array_get(t, i)), ts);
+		tsdb_format_double(json_number_value(json_array_get(v, i)), vs);
+		printf("%s %s\n", ts, vs);
+	}
 }
 
 /* info: one "key value" line each, in the server's order. */

@@ -198,7 +198,15 @@ EOF
 	# the text form reads back as the same doubles, and carries the meta
 	run -0 tsdb get --db "$DB" awkward
 	[ "${lines[0]}" = '# meta: {"band":"V","list":[1,2.5,null,true],"text":"café \"quoted\""}' ]
+	# each number is the shortest text that reads back as the same double
 	[ "${lines[1]}" = "0 -0" ]
+	[ "${lines[2]}" = "0.1 0.1" ]
+	[ "${lines[3]}" = "1e-300 1e-300" ]
+	[ "${lines[4]}" = "5e-324 5e-324" ]
+	[ "${lines[5]}" = "0.30000000000000004 1.2345678901234568e+18" ]
+	[ "${lines[6]}" = "0.9999999999999999 -2.2250738585072014e-308" ]
+	[ "${lines[7]}" = "0.5 0.3333333333333333" ]
+	[ "${lines[8]}" = "0.1 7" ]
 	tsdb get --db "$DB" awkward >"$BATS_TEST_TMPDIR/awk.dat"
 	run -0 tsdb insert --db "$DB" --id copy "$BATS_TEST_TMPDIR/awk.dat"
 	tsdb get --db "$DB" copy --json | python3 -c '

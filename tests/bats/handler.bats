@@ -207,6 +207,9 @@ EOF
 	[ "$status" -eq 2 ]
 	run simsearch --server "127.0.0.1:$(free_port)" info
 	[ "$status" -eq 3 ]
+	# get prints the shortest text of each double, as tsdb get does
+	run -0 simsearch --server "$TCP" get ts-000003
+	[ "$(grep -v '^#' <<<"$output")" = "$(tsdb get --db "$DB" ts-000003 | grep -v '^#')" ]
 	run simsearch --server "$TCP" get nope
 	[ "$status" -eq 4 ]
 	[[ "$output" == *INVALID_KEY*"no series with id 'nope'"* ]]

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "cmd.h"
 #include "db.h"
+#include "numparse.h"
 #include "payload.h"
 #include "series.h"
 #include "writer.h"
@@ -124,8 +125,12 @@ int cmd_get(const struct cmd *self, int argc, char **argv)
 	}
 	if (s.meta)
 		printf("# meta: %.*s\n", (int)s.meta_len, s.meta);
-	for (size_t i = 0; i < s.n; i++)
-		printf("%.17g %.17g\n", s.t[i], s.v[i]);
+	for (size_t i = 0; i < s.n; i++) {
+		char t[TSDB_DOUBLE_TEXT_MAX], v[TSDB_DOUBLE_TEXT_MAX];
+		tsdb_format_double(s.t[i], t);
+		tsdb_format_double(s.v[i], v);
+		printf("%s %s\n", t, v);
+	}
 	rc = EX_OK;
 out:
 	tsdb_series_free(&s);

@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "input.h"
+#include "numparse.h"
 #include "payload.h"
 #include "query.h"
 
@@ -94,9 +95,11 @@ static int print_result(tsdb_db *d, const char *dir, const struct search_args *a
 		json_t *p = tsdb_payload_search(d, &r->answer, NULL, &e);
 		return p ? print_json(p) : fail_in(dir, &e);
 	}
-	for (uint32_t i = 0; i < r->answer.nhits; i++)
-		printf("%u\t%.*s\t%.17g\n", i + 1, (int)r->hits[i].id_len, r->hits[i].id,
-		       r->hits[i].distance);
+	for (uint32_t i = 0; i < r->answer.nhits; i++) {
+		char dist[TSDB_DOUBLE_TEXT_MAX];
+		tsdb_format_double(r->hits[i].distance, dist);
+		printf("%u\t%.*s\t%s\n", i + 1, (int)r->hits[i].id_len, r->hits[i].id, dist);
+	}
 	if (r->answer.truncated)
 		fprintf(stderr, "tsdb: more than %llu series within %.17g (--limit)\n",
 			(unsigned long long)a->limit, a->radius);
