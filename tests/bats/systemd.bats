@@ -70,8 +70,9 @@ pyc() {
 	as_tsdb sh -c 'tsdb gen 3 --length 64 --seed 5 | sed "s/\"ts-/\"spool-/" | split -l 1 - /var/spool/tsdb/new/.tmp-;
 		for f in /var/spool/tsdb/new/.tmp-*; do mv "$f" "/var/spool/tsdb/new/good${f##*-}.json"; done;
 		printf "0.1 1\n0.2 oops\n" >/var/spool/tsdb/new/.bad && mv /var/spool/tsdb/new/.bad /var/spool/tsdb/new/bad.dat'
-	# OnCalendar=minutely: the next run is within a minute (and 5 s accuracy)
-	for _ in $(seq 140); do
+	# OnCalendar=minutely: the next run is within a minute (and 5 s accuracy);
+	# 90 s leaves room for the run itself
+	for _ in $(seq 180); do
 		if [ "$(in_ct find /var/spool/tsdb/new -type f ! -name '.*' | wc -l)" -eq 0 ]; then break; fi
 		sleep 0.5
 	done
