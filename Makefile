@@ -52,13 +52,21 @@ LIB       := $(BUILD)/libtsdb.a
 PROGS     := $(BUILD)/bin/tsdb $(BUILD)/bin/tsdb-handler $(BUILD)/bin/simsearch
 TEST_SRC  := $(wildcard tests/c/test_*.c)
 TESTS     := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+# Manual pages, made from the programs' own --help (scripts/mkman).
+MANPAGES  := $(BUILD)/manpages/tsdb.1 $(BUILD)/manpages/simsearch.1 $(BUILD)/manpages/tsdb-handler.8
 # Not a test itself: systemd.bats runs it inside a unit (tests/c/probe.h).
 PROBE     := $(BUILD)/tests/sandbox-probe
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test test-asan check bench db demo install clean deps layers lint
-all: $(PROGS)
+.PHONY: all test test-asan check bench db demo install clean deps layers lint man
+all: $(PROGS) $(MANPAGES)
+man: $(MANPAGES)
+
+$(BUILD)/manpages/%.1: $(BUILD)/bin/% scripts/mkman | $(BUILD)/manpages
+	scripts/mkman $< 1 >$@.tmp && mv -f $@.tmp $@
+$(BUILD)/manpages/%.8: $(BUILD)/bin/% scripts/mkman | $(BUILD)/manpages
+	scripts/mkman $< 8 >$@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
@@ -112,14 +120,14 @@ $(BUILD)/bench/empty-handler: tests/bench/empty_handler.c $(LIB) | $(BUILD)/benc
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(HANDLER_LIBS)
 
 $(BUILD)/obj $(BUILD)/obj/cmd $(BUILD)/obj/client $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench \
-$(BUILD)/obj/cmd/tsdb $(BUILD)/obj/man $(BUILD)/man:
+$(BUILD)/obj/cmd/tsdb $(BUILD)/obj/man $(BUILD)/man $(BUILD)/manpages:
 	mkdir -p $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # tests/run counts every result ("N passed, N failed, N skipped"); the
 # lint and the layering rules run inside it as tests (lint.bats).
-test: $(PROGS) $(TESTS) $(PROBE)
+test: $(PROGS) $(MANPAGES) $(TESTS) $(PROBE)
 	tests/run $(TEST_EXCLUDE) $(BUILD)
 
 # ShellCheck and the dead-assertion check on every shell file.
@@ -164,6 +172,7 @@ SPOOLDIR ?= /var/spool/tsdb
 BINDIR    = $(PREFIX)/bin
 UNITDIR   = $(PREFIX)/lib/systemd/system
 DOCDIR    = $(PREFIX)/share/doc/tsdb
+MANDIR    = $(PREFIX)/share/man
 # POSTINSTALL=no: copy files only, even without DESTDIR (the tests).
 POSTINSTALL ?= yes
 SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
@@ -172,10 +181,12 @@ UNITS    := $(wildcard units/*.socket units/*.service units/*.timer)
 DOCS     := $(wildcard README.md docs/*.md)
 
 .PHONY: uninstall
-install: $(PROGS)
+install: $(PROGS) $(MANPAGES)
 	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)' \
-		'$(DESTDIR)$(SYSUSERSDIR)' '$(DESTDIR)$(TMPFILESDIR)'
+		'$(DESTDIR)$(SYSUSERSDIR)' '$(DESTDIR)$(TMPFILESDIR)' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man8'
 	install -m 0755 $(PROGS) '$(DESTDIR)$(BINDIR)/'
+	install -m 0644 $(filter %.1,$(MANPAGES)) '$(DESTDIR)$(MANDIR)/man1/'
+	install -m 0644 $(filter %.8,$(MANPAGES)) '$(DESTDIR)$(MANDIR)/man8/'
 	scripts/install-units '$(DESTDIR)$(UNITDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' $(UNITS)
 	scripts/install-units '$(DESTDIR)$(SYSUSERSDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' units/tsdb.sysusers=tsdb.conf
 	scripts/install-units '$(DESTDIR)$(TMPFILESDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' units/tsdb.tmpfiles=tsdb.conf
@@ -186,7 +197,8 @@ uninstall:
 	rm -f $(foreach f,$(notdir $(PROGS)),'$(DESTDIR)$(BINDIR)/$(f)') \
 	      $(foreach f,$(notdir $(UNITS)),'$(DESTDIR)$(UNITDIR)/$(f)') \
 	      $(foreach f,$(notdir $(DOCS)),'$(DESTDIR)$(DOCDIR)/$(f)') \
-	      '$(DESTDIR)$(SYSUSERSDIR)/tsdb.conf' '$(DESTDIR)$(TMPFILESDIR)/tsdb.conf' 
+	      '$(DESTDIR)$(SYSUSERSDIR)/tsdb.conf' '$(DESTDIR)$(TMPFILESDIR)/tsdb.conf' \
+	      $(foreach f,$(notdir $(MANPAGES)),'$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(f)))/$(f)')
 	-rmdir '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
 
 # make db: the default database in db/ (scripts/mkdb).

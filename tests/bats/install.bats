@@ -4,6 +4,8 @@
 # in, the documentation.  Installs the programs tests/run is testing
 # (TSDB_BIN) without rebuilding them: make is told to take them as they are.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	: "${TSDB_ROOT:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
 	: "${TSDB_BIN:=$TSDB_ROOT/build/bin}"
@@ -86,6 +88,28 @@ mk() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]     # an unknown key or a missing program is only a warning
+}
+
+@test "make install: manual pages that man finds, made from the programs' own help" {
+	run mk install DESTDIR="$dest" PREFIX=/usr
+	[ "$status" -eq 0 ]
+	local m="$dest/usr/share/man" page cmd
+	for page in man1/tsdb.1 man1/simsearch.1 man8/tsdb-handler.8; do
+		[ -f "$m/$page" ]
+		# no groff warning at the strictest level
+		run -0 env LC_ALL=C.UTF-8 groff -man -ww -z "$m/$page"
+		[ -z "$output" ]
+	done
+	run -0 env MANWIDTH=80 man -M "$m" tsdb
+	[[ "$output" == *"tsdb - time-series similarity database"* ]]
+	# every command's page is in tsdb(1)
+	for cmd in $("$TSDB_BIN/tsdb" --help | sed -n '/^COMMANDS/,/^$/s/^    \([a-z]*\) .*/\1/p'); do
+		[[ "$output" == *"tsdb $cmd - "* ]] || { echo "no page for $cmd"; return 1; }
+	done
+	run -0 env MANWIDTH=80 man -M "$m" 8 tsdb-handler
+	[[ "$output" == *"--no-sandbox"* ]]
+	run -0 env MANWIDTH=80 man -M "$m" simsearch
+	[[ "$output" == *"TSDB_SERVER"* ]]
 }
 
 @test "make uninstall removes everything make install put there" {
