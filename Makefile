@@ -53,7 +53,8 @@ PROGS     := $(BUILD)/bin/tsdb $(BUILD)/bin/tsdb-handler $(BUILD)/bin/simsearch
 TEST_SRC  := $(wildcard tests/c/test_*.c)
 TESTS     := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 # Manual pages, made from the programs' own --help (scripts/mkman).
-MANPAGES  := $(BUILD)/manpages/tsdb.1 $(BUILD)/manpages/simsearch.1 $(BUILD)/manpages/tsdb-handler.8
+MANPAGES  := $(BUILD)/manpages/tsdb.1 $(BUILD)/manpages/simsearch.1 $(BUILD)/manpages/tsdb-handler.8 \
+             $(BUILD)/manpages/tsdb-service.7
 # Not a test itself: systemd.bats runs it inside a unit (tests/c/probe.h).
 PROBE     := $(BUILD)/tests/sandbox-probe
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
@@ -67,8 +68,16 @@ $(BUILD)/manpages/%.1: $(BUILD)/bin/% scripts/mkman | $(BUILD)/manpages
 	scripts/mkman $< 1 >$@.tmp && mv -f $@.tmp $@
 $(BUILD)/manpages/%.8: $(BUILD)/bin/% scripts/mkman | $(BUILD)/manpages
 	scripts/mkman $< 8 >$@.tmp && mv -f $@.tmp $@
+$(BUILD)/manpages/%.7: man/%.txt scripts/mkman | $(BUILD)/manpages
+	scripts/mkman $< 7 >$@.tmp && mv -f $@.tmp $@
 
-$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+# Before the first compile: the libraries are there, or a message says how
+# to install them (scripts/check-libs).
+$(BUILD)/.libs-ok: | $(BUILD)/obj
+	scripts/check-libs
+	touch $@
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj $(BUILD)/.libs-ok
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/cmd/%.o: src/cmd/%.c | $(BUILD)/obj/cmd
@@ -183,9 +192,11 @@ DOCS     := $(wildcard README.md docs/*.md)
 .PHONY: uninstall
 install: $(PROGS) $(MANPAGES)
 	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)' \
-		'$(DESTDIR)$(SYSUSERSDIR)' '$(DESTDIR)$(TMPFILESDIR)' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man8'
+		'$(DESTDIR)$(SYSUSERSDIR)' '$(DESTDIR)$(TMPFILESDIR)' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man7' \
+		'$(DESTDIR)$(MANDIR)/man8'
 	install -m 0755 $(PROGS) '$(DESTDIR)$(BINDIR)/'
 	install -m 0644 $(filter %.1,$(MANPAGES)) '$(DESTDIR)$(MANDIR)/man1/'
+	install -m 0644 $(filter %.7,$(MANPAGES)) '$(DESTDIR)$(MANDIR)/man7/'
 	install -m 0644 $(filter %.8,$(MANPAGES)) '$(DESTDIR)$(MANDIR)/man8/'
 	scripts/install-units '$(DESTDIR)$(UNITDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' $(UNITS)
 	scripts/install-units '$(DESTDIR)$(SYSUSERSDIR)' '$(BINDIR)' '$(DBDIR)' '$(SPOOLDIR)' units/tsdb.sysusers=tsdb.conf

@@ -94,7 +94,7 @@ mk() {
 	run mk install DESTDIR="$dest" PREFIX=/usr
 	[ "$status" -eq 0 ]
 	local m="$dest/usr/share/man" page cmd
-	for page in man1/tsdb.1 man1/simsearch.1 man8/tsdb-handler.8; do
+	for page in man1/tsdb.1 man1/simsearch.1 man8/tsdb-handler.8 man7/tsdb-service.7; do
 		[ -f "$m/$page" ]
 		# no groff warning at the strictest level
 		run -0 env LC_ALL=C.UTF-8 groff -man -ww -z "$m/$page"
@@ -110,6 +110,22 @@ mk() {
 	[[ "$output" == *"--no-sandbox"* ]]
 	run -0 env MANWIDTH=80 man -M "$m" simsearch
 	[[ "$output" == *"TSDB_SERVER"* ]]
+	run -0 env MANWIDTH=80 man -M "$m" 7 tsdb-service
+	[[ "$output" == *"systemctl enable --now tsdb.socket tsdb-ingest.timer"* ]]
+}
+
+@test "make without the libraries says which are missing and how to install them" {
+	local b="$BATS_TEST_TMPDIR/build"
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= \
+		make -s -C "$TSDB_ROOT" --no-print-directory "BUILD=$b" "$b/obj/err.o"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"tsdb needs libraries that are not installed: libjansson-dev libfftw3-dev libseccomp-dev"* ]]
+	[[ "$output" == *"sudo apt-get install libjansson-dev libfftw3-dev libseccomp-dev"* ]]
+	[ ! -e "$b/obj/err.o" ]
+	# with them, the same build goes on
+	run -0 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TSDB_ROOT" --no-print-directory "BUILD=$b" "$b/obj/err.o"
+	[ -f "$b/obj/err.o" ]
 }
 
 @test "make uninstall removes everything make install put there" {
