@@ -411,7 +411,8 @@ static int field_id(const json_t *obj, const char *name, bool required, int *has
 	char num[TSDB_ID_NUM_MAX];
 	const json_t *v = json_object_get(obj, name);
 	if (v && json_is_integer(v)) {
-		/* An integer id is its decimal text (PROTOCOL.md, "Ids"). */
+		/* An integer id is its decimal text (PROTOCOL.md, "Ids"); every
+		 * 64-bit integer fits num, so s is never NULL here. */
 		present = true;
 		s = tsdb_id_json_text(v, num, &len);
 	} else if (field_string(obj, name, required, &present, &s, &len, err)) {
@@ -420,8 +421,6 @@ static int field_id(const json_t *obj, const char *name, bool required, int *has
 	*has = present;
 	if (!present)
 		return 0;
-	if (!s)  /* cannot happen: any 64-bit integer fits TSDB_ID_NUM_MAX */
-		return tsdb_errf(err, TSDB_E_INVALID_KEY, "field '%s' is not an id", name);
 	if (tsdb_id_validate(s, len, err)) {
 		if (err)
 			err->code = TSDB_E_INVALID_KEY;
