@@ -83,7 +83,8 @@ mk() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	cd "$prefix/lib/systemd/system"
-	run systemd-analyze verify tsdb.socket tsdb@.service tsdb-ingest.service tsdb-ingest.timer tsdb-init.service \
+	# Documentation=man:tsdb-service(7) must name an installed page
+	MANPATH="$prefix/share/man" run systemd-analyze verify tsdb.socket tsdb@.service tsdb-ingest.service tsdb-ingest.timer tsdb-init.service \
 		tsdb-netns.service
 	echo "$output"
 	[ "$status" -eq 0 ]
