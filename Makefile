@@ -9,6 +9,7 @@
 #   make lint         ShellCheck and the dead-assertion check; run by make test
 #   make demo         install what is missing, build, make the db, serve it on loopback, query it
 #   make install      PREFIX=/usr/local DESTDIR=
+#   make deb          the Debian packages, in build/deb/ (lintian-checked)
 #
 # Variables: CC (gcc or clang), SAN=1 (sanitizers; builds into build-asan/).
 
@@ -18,6 +19,9 @@ DBDIR    ?= /var/lib/tsdb
 DESTDIR  ?=
 SAN      ?=
 PKGS      = jansson fftw3
+# The version is the newest entry of debian/changelog: one place for the
+# programs' --version and the package.
+VERSION  := $(shell head -n 1 debian/changelog | cut -d ' ' -f 2 | tr -d '()')
 
 ifeq ($(SAN),1)
 BUILD    ?= build-asan
@@ -25,7 +29,7 @@ SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 OPT       = -O1
 # valgrind cannot run sanitized programs, and the container of
 # systemd.bats runs the installed (unsanitized) ones: make test runs both.
-TEST_EXCLUDE = --exclude valgrind.bats --exclude systemd.bats
+TEST_EXCLUDE = --exclude valgrind.bats --exclude systemd.bats --exclude deb.bats
 else
 BUILD    ?= build
 SANFLAGS  =
@@ -38,9 +42,11 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
 
 CFLAGS   ?= $(OPT) -g
+# CPPFLAGS and LDFLAGS from the environment too (dpkg-buildflags: debian/rules).
+CPPFLAGS ?=
 ALL_CFLAGS = -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla \
              -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DTSDB_DEFAULT_DB='"$(DBDIR)"' \
-             -Iinclude $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+             -DTSDB_VERSION='"$(VERSION)"' -Iinclude $(PKG_CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 # Each object also writes its header dependencies (build/**/*.d, read below).
 DEPFLAGS  = -MMD -MP
 LDFLAGS  ?=
@@ -60,7 +66,7 @@ PROBE     := $(BUILD)/tests/sandbox-probe
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test test-asan check bench db demo install clean deps layers lint man
+.PHONY: all test test-c test-asan check bench db demo install clean deps layers lint man deb
 all: $(PROGS) $(MANPAGES)
 man: $(MANPAGES)
 
@@ -132,12 +138,16 @@ $(BUILD)/obj $(BUILD)/obj/cmd $(BUILD)/obj/client $(BUILD)/bin $(BUILD)/tests $(
 $(BUILD)/obj/cmd/tsdb $(BUILD)/obj/man $(BUILD)/man $(BUILD)/manpages:
 	mkdir -p $@
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
 
 # tests/run counts every result ("N passed, N failed, N skipped"); the
 # lint and the layering rules run inside it as tests (lint.bats).
 test: $(PROGS) $(MANPAGES) $(TESTS) $(PROBE)
 	tests/run $(TEST_EXCLUDE) $(BUILD)
+
+# Only the C tests: no servers, no containers (the package build runs it).
+test-c: $(TESTS) $(PROBE)
+	tests/run --c-only $(BUILD)
 
 # ShellCheck and the dead-assertion check on every shell file.
 lint:
@@ -212,6 +222,12 @@ uninstall:
 	      $(foreach f,$(notdir $(MANPAGES)),'$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(f)))/$(f)')
 	-rmdir '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
 
+# make deb: the Debian packages tsdb and python3-tsdbclient, built from a
+# copy of the tree by dpkg-buildpackage (debian/), checked by lintian;
+# written to $(BUILD)/deb/ (scripts/mkdeb).
+deb:
+	scripts/mkdeb $(BUILD)/deb
+
 # make db: the default database in db/ (scripts/mkdb).
 db: $(BUILD)/bin/tsdb
 	scripts/mkdb $(BUILD)
@@ -257,7 +273,7 @@ $(FUZZ_BUILD)/mkseed: tests/fuzz/mkseed.c $(FUZZ_LIB) | $(FUZZ_BUILD)/obj
 $(FUZZ_BUILD)/obj:
 	mkdir -p $@
 
--include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD) -name '*.d' -type f 2>/dev/null)
 
 fuzz-build: $(FUZZ_BINS) $(FUZZ_BUILD)/mkseed
 

@@ -32,7 +32,6 @@
 #include "cliopt.h"
 #include "handler.h"
 
-#define TSDB_HANDLER_VERSION "0.1.0"
 #define SD_LISTEN_FDS_START 3   /* sd-daemon.h */
 
 enum { EXIT_ANSWERED = 0, EXIT_NO_ANSWER = 1, EXIT_USAGE = TSDB_CLI_USAGE };
@@ -125,7 +124,7 @@ static int handle_opt(int c, char **argv, tsdb_handler_config *cfg)
 		fputs(tsdb_handler_manual_usage, stdout);
 		return fflush(stdout) == 0 ? EXIT_ANSWERED : EXIT_NO_ANSWER;
 	case OPT_VERSION:
-		puts("tsdb-handler (tsdb) " TSDB_HANDLER_VERSION);
+		puts("tsdb-handler (tsdb) " TSDB_VERSION);
 		return fflush(stdout) == 0 ? EXIT_ANSWERED : EXIT_NO_ANSWER;
 	default:
 		return tsdb_cli_getopt_error(&cli, c, argv);

@@ -91,6 +91,10 @@ int main(int argc, char **argv)
 		print_overview(stdout);
 		return fflush(stdout) ? EX_FAIL : EX_OK;
 	}
+	if (strcmp(argv[1], "--version") == 0) {
+		puts("tsdb " TSDB_VERSION);
+		return fflush(stdout) ? EX_FAIL : EX_OK;
+	}
 	const struct cmd *c = find_cmd(argv[1]);
 	if (!c) {
 		fprintf(stderr, "tsdb: no command '%s'\nTry 'tsdb --help'.\n", argv[1]);
