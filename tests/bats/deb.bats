@@ -14,24 +14,20 @@
 
 bats_require_minimum_version 1.5.0
 
-: "${TSDB_ROOT:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
-CONTAINER="$TSDB_ROOT/tests/systemd/container"
-ADDR=127.0.0.1:7411
+load helpers/container
 DEBS=/var/cache/tsdb-debs   # inside the container
 
 setup_file() {
-	export CT="$BATS_FILE_TMPDIR/ct" OUT="$BATS_FILE_TMPDIR/deb"
-	CT_SKIP=$("$CONTAINER" usable) || true
-	command -v dpkg-buildpackage >/dev/null || CT_SKIP="dpkg-buildpackage is missing (make deps installs it)"
-	command -v lintian >/dev/null || CT_SKIP="lintian is missing (make deps installs it)"
-	export CT_SKIP
+	export OUT="$BATS_FILE_TMPDIR/deb"
+	local why=""
+	command -v dpkg-buildpackage >/dev/null || why="dpkg-buildpackage is missing (make deps installs it)"
+	command -v lintian >/dev/null || why="lintian is missing (make deps installs it)"
+	ct_boot "$why"
 	[ -z "$CT_SKIP" ] || return 0
 	# The build's output and status are checked by the first test.
 	local rc=0
 	"$TSDB_ROOT/scripts/mkdeb" "$OUT" >"$BATS_FILE_TMPDIR/mkdeb.log" 2>&1 || rc=$?
 	echo "$rc" >"$BATS_FILE_TMPDIR/mkdeb.status"
-	mkdir -p "$CT"
-	"$CONTAINER" boot "$CT" >/dev/null
 	mkdir -p "$CT/root$DEBS"
 	cp "$OUT"/tsdb_*.deb "$OUT"/python3-tsdbclient_*.deb "$CT/root$DEBS/" 2>/dev/null || true
 	# their paths inside the container
@@ -41,20 +37,11 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -z "${CT_SKIP:-}" ] || return 0
-	"$CONTAINER" stop "$CT"
+	ct_stop
 }
 
 setup() {
-	[ -z "$CT_SKIP" ] || skip "$CT_SKIP"
-}
-
-in_ct() {
-	"$CONTAINER" exec "$CT" "$@"
-}
-
-as_tsdb() {
-	in_ct runuser -u tsdb -- "$@"
+	ct_skip_unless
 }
 
 apt_ct() {
@@ -72,7 +59,8 @@ apt_ct() {
 		./lib/systemd/system/tsdb-ingest.timer ./usr/lib/sysusers.d/tsdb.conf \
 		./usr/lib/tmpfiles.d/tsdb.conf ./usr/share/man/man1/tsdb.1.gz \
 		./usr/share/man/man1/simsearch.1.gz ./usr/share/man/man8/tsdb-handler.8.gz \
-		./usr/share/man/man7/tsdb-service.7.gz ./usr/share/doc/tsdb/copyright; do
+		./usr/share/man/man7/tsdb-service.7.gz ./usr/share/doc/tsdb/copyright \
+		./usr/share/bash-completion/completions/tsdb ./usr/share/bash-completion/completions/simsearch; do
 		[[ "$output" == *" $f"* ]] || { echo "missing: $f"; return 1; }
 	done
 	run -0 dpkg-deb -c "$OUT"/python3-tsdbclient_*_all.deb

@@ -13,39 +13,22 @@
 
 bats_require_minimum_version 1.5.0
 
-: "${TSDB_ROOT:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
-CONTAINER="$TSDB_ROOT/tests/systemd/container"
-ADDR=127.0.0.1:7411
+load helpers/container
 
 setup_file() {
-	export CT="$BATS_FILE_TMPDIR/ct"
-	CT_SKIP=$("$CONTAINER" usable) || true
-	export CT_SKIP
+	ct_boot
 	[ -z "$CT_SKIP" ] || return 0
-	mkdir -p "$CT"
-	"$CONTAINER" boot "$CT" >/dev/null
 	# The operator's two commands (the programs are already built).
 	in_ct sh -c 'cd /src && make install PREFIX=/usr/local' >"$BATS_FILE_TMPDIR/install.log" 2>&1
 	in_ct systemctl enable --now tsdb.socket tsdb-ingest.timer >>"$BATS_FILE_TMPDIR/install.log" 2>&1
 }
 
 teardown_file() {
-	[ -z "${CT_SKIP:-}" ] || return 0
-	"$CONTAINER" stop "$CT"
+	ct_stop
 }
 
 setup() {
-	[ -z "$CT_SKIP" ] || skip "$CT_SKIP"
-}
-
-# in_ct CMD...: CMD inside the container.
-in_ct() {
-	"$CONTAINER" exec "$CT" "$@"
-}
-
-# as_tsdb CMD...: CMD inside, as the writer's user.
-as_tsdb() {
-	in_ct runuser -u tsdb -- "$@"
+	ct_skip_unless
 }
 
 pyc() {
