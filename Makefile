@@ -197,14 +197,19 @@ POSTINSTALL ?= yes
 SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
 TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
 UNITS    := $(wildcard units/*.socket units/*.service units/*.timer)
+# Where bash-completion looks (pkg-config's completionsdir for PREFIX=/usr;
+# under /usr/local it finds them through XDG_DATA_DIRS).
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+COMPLETIONS := completions/tsdb completions/simsearch
 DOCS     := $(wildcard README.md docs/*.md)
 
 .PHONY: uninstall
 install: $(PROGS) $(MANPAGES)
 	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)' \
 		'$(DESTDIR)$(SYSUSERSDIR)' '$(DESTDIR)$(TMPFILESDIR)' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man7' \
-		'$(DESTDIR)$(MANDIR)/man8'
+		'$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPDIR)'
 	install -m 0755 $(PROGS) '$(DESTDIR)$(BINDIR)/'
+	install -m 0644 $(COMPLETIONS) '$(DESTDIR)$(BASHCOMPDIR)/'
 	install -m 0644 $(filter %.1,$(MANPAGES)) '$(DESTDIR)$(MANDIR)/man1/'
 	install -m 0644 $(filter %.7,$(MANPAGES)) '$(DESTDIR)$(MANDIR)/man7/'
 	install -m 0644 $(filter %.8,$(MANPAGES)) '$(DESTDIR)$(MANDIR)/man8/'
@@ -219,6 +224,7 @@ uninstall:
 	      $(foreach f,$(notdir $(UNITS)),'$(DESTDIR)$(UNITDIR)/$(f)') \
 	      $(foreach f,$(notdir $(DOCS)),'$(DESTDIR)$(DOCDIR)/$(f)') \
 	      '$(DESTDIR)$(SYSUSERSDIR)/tsdb.conf' '$(DESTDIR)$(TMPFILESDIR)/tsdb.conf' \
+	      $(foreach f,$(notdir $(COMPLETIONS)),'$(DESTDIR)$(BASHCOMPDIR)/$(f)') \
 	      $(foreach f,$(notdir $(MANPAGES)),'$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(f)))/$(f)')
 	-rmdir '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
 

@@ -23,7 +23,7 @@ mk() {
 		-o "$build/bin/tsdb" -o "$build/bin/tsdb-handler" -o "$build/bin/simsearch" "$@"
 }
 
-@test "make install DESTDIR PREFIX=/usr: programs, units, docs" {
+@test "make install DESTDIR PREFIX=/usr: programs, units, docs, bash completions" {
 	run mk install DESTDIR="$dest" PREFIX=/usr
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -38,6 +38,10 @@ mk() {
 		[ "$(stat -c %a "$dest/usr/lib/$u")" = 644 ]
 	done
 	[ -f "$dest/usr/share/doc/tsdb/PROTOCOL.md" ]
+	# where bash-completion looks for a command's completion
+	for p in tsdb simsearch; do
+		cmp "$TSDB_ROOT/completions/$p" "$dest/usr/share/bash-completion/completions/$p"
+	done
 	if [ -f "$TSDB_ROOT/README.md" ]; then
 		[ -f "$dest/usr/share/doc/tsdb/README.md" ]
 	fi
