@@ -3,12 +3,16 @@
  * request, makes one call and renders the payload for a person (a table,
  * with sparklines on a terminal) or, with --json, for a program.
  *
- * Links only the codec, the client and the series parsers, never storage.
- * Exit status says where a failure happened (see usage below): scripts
- * tell a typo (2) from a server that is down (3) from a request the
- * server refused (4) from a bad local file (1).  Everything the server
- * sends is checked for its type before it is printed: a buggy or foreign
- * server makes "?" appear, never a crash.
+ * With --plot it also asks for the series' shapes and hands the payload to
+ * svgplot, which draws them into an SVG file (replaced whole or not at all).
+ *
+ * Links only the codec, the client, the series parsers and the plot, never
+ * storage.  Exit status says where a failure happened (see usage below):
+ * scripts tell a typo (2) from a server that is down (3) from a request
+ * the server refused (4) from a bad local file or a plot that cannot be
+ * written (1).  Everything the server sends is checked for its type before
+ * it is printed: a buggy or foreign server makes "?" appear, never a
+ * crash, and a --plot of results without shapes fails with exit 3.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,18 +30,21 @@
 #include "numparse.h"
 #include "proto.h"
 #include "series.h"
+#include "svgplot.h"
 
 #define SIMSEARCH_VERSION "0.1.0"
 
 enum exit_code {
 	EXIT_OKAY = 0,
-	EXIT_LOCAL = 1,    /* unreadable or invalid input file, out of memory */
+	EXIT_LOCAL = 1,    /* unreadable or invalid input file, --plot not written, out of memory */
 	EXIT_USAGE = TSDB_CLI_USAGE, /* also a malformed --server address */
-	EXIT_CONNECT = 3,  /* no answer: resolution, connection, timeout, malformed response */
+	EXIT_CONNECT = 3,  /* no answer: resolution, connection, timeout, malformed response
+			      (also results without shapes for --plot) */
 	EXIT_SERVER = 4,   /* the server answered with a status other than OK */
 };
 
 #define SPARK_POINTS 32              /* "shape" asked for on a terminal */
+#define PLOT_POINTS 256              /* "shape" asked for --plot (the protocol's most) */
 #define MAX_INPUT_BYTES (64u << 20)  /* a query file; the server's frame bound is smaller */
 
 /* man/simsearch.txt */
@@ -60,10 +67,11 @@ typedef struct options {
 	const char *after;
 	bool json;
 	bool sparkline;
+	const char *plot;     /* --plot FILE, or NULL */
 } options;
 
 enum { OPT_ID = 256, OPT_WITHIN, OPT_SERVER, OPT_TIMEOUT, OPT_JSON, OPT_NOSPARK, OPT_PREFIX,
-       OPT_AFTER, OPT_LIMIT, OPT_VERSION };
+       OPT_AFTER, OPT_LIMIT, OPT_PLOT, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{"id", required_argument, NULL, OPT_ID},
@@ -75,6 +83,7 @@ static const struct option longopts[] = {
 	{"prefix", required_argument, NULL, OPT_PREFIX},
 	{"after", required_argument, NULL, OPT_AFTER},
 	{"limit", required_argument, NULL, OPT_LIMIT},
+	{"plot", required_argument, NULL, OPT_PLOT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -116,6 +125,11 @@ static int value_opt(int c, char **argv, options *o, bool *within)
 	case OPT_SERVER: o->server = optarg; return -1;
 	case OPT_PREFIX: o->prefix = optarg; return -1;
 	case OPT_AFTER: o->after = optarg; return -1;
+	case OPT_PLOT:
+		if (!*optarg)
+			return tsdb_cli_usage(&cli, "--plot: expected a file name");
+		o->plot = optarg;
+		return -1;
 	default: return tsdb_cli_getopt_error(&cli, c, argv);
 	}
 }
@@ -146,8 +160,8 @@ static int command_args(options *o, char **pos, int npos, bool within)
 	if (npos != want)
 		return tsdb_cli_usage(&cli, o->mode == MODE_GET ? "%s: expects one ID"
 								 : "%s: expects no arguments", cmd);
-	if (o->id || within || o->k)
-		return tsdb_cli_usage(&cli, "%s: -k, --id and --within are for searches", cmd);
+	if (o->id || within || o->k || o->plot)
+		return tsdb_cli_usage(&cli, "%s: -k, --id, --within and --plot are for searches", cmd);
 	if (o->mode != MODE_LIST && (o->prefix || o->after || o->limit))
 		return tsdb_cli_usage(&cli, "%s: --prefix, --after and --limit are for list", cmd);
 	if (o->mode == MODE_GET)
@@ -274,8 +288,8 @@ static json_t *build_request(const options *o, tsdb_err *err)
 		bad |= json_object_set_new(req, "k", json_integer(o->k ? o->k : 5));
 	if (o->mode == MODE_WITHIN)
 		bad |= json_object_set_new(req, "radius", json_real(o->radius));
-	if ((o->mode == MODE_NEAREST || o->mode == MODE_WITHIN) && want_shape(o))
-		bad |= json_object_set_new(req, "shape", json_integer(SPARK_POINTS));
+	if ((o->mode == MODE_NEAREST || o->mode == MODE_WITHIN) && (o->plot || want_shape(o)))
+		bad |= json_object_set_new(req, "shape", json_integer(o->plot ? PLOT_POINTS : SPARK_POINTS));
 	if (o->limit)
 		bad |= json_object_set_new(req, "limit", json_integer(o->limit));
 	if (o->prefix)
@@ -310,25 +324,35 @@ static void print_padded(const char *s, size_t width)
 		putchar(' ');
 }
 
-/* One line of ▁..█ for an array of numbers, scaled to its own range. */
+/* One line of ▁..█ for an array of numbers, scaled to its own range; a
+ * longer one (the shapes asked for --plot) is averaged down to SPARK_POINTS. */
 static void print_sparkline(const json_t *a)
 {
 	static const char *const blocks[8] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
-	double lo = INFINITY, hi = -INFINITY;
-	size_t i;
-	json_t *x;
-	json_array_foreach(a, i, x) {
-		if (json_is_number(x)) {
-			lo = fmin(lo, json_number_value(x));
-			hi = fmax(hi, json_number_value(x));
+	size_t n = json_array_size(a), cols = n < SPARK_POINTS ? n : SPARK_POINTS;
+	double col[SPARK_POINTS], lo = INFINITY, hi = -INFINITY;
+	for (size_t c = 0; c < cols; c++) {
+		double sum = 0;
+		size_t k = 0;
+		for (size_t i = c * n / cols; i < (c + 1) * n / cols; i++) {
+			const json_t *x = json_array_get(a, i);
+			if (json_is_number(x)) {
+				sum += json_number_value(x);
+				k++;
+			}
+		}
+		col[c] = k && isfinite(sum) ? sum / (double)k : NAN;
+		if (!isnan(col[c])) {
+			lo = fmin(lo, col[c]);
+			hi = fmax(hi, col[c]);
 		}
 	}
-	json_array_foreach(a, i, x) {
-		if (!json_is_number(x)) {
+	for (size_t c = 0; c < cols; c++) {
+		if (isnan(col[c])) {
 			putchar(' ');
 			continue;
 		}
-		int b = hi > lo ? (int)lround((json_number_value(x) - lo) / (hi - lo) * 7) : 3;
+		int b = hi > lo ? (int)lround((col[c] - lo) / (hi - lo) * 7) : 3;
 		fputs(blocks[b < 0 ? 0 : b > 7 ? 7 : b], stdout);
 	}
 }
@@ -469,6 +493,25 @@ static int render(const options *o, const json_t *payload)
 	return EXIT_OKAY;
 }
 
+/* --plot: the query and its results into o->plot, and one line saying so. */
+static int write_plot(const options *o, const json_t *payload)
+{
+	const char *label = !o->file ? o->id : strcmp(o->file, "-") == 0 ? "standard input" : o->file;
+	tsdb_svgplot_info info;
+	tsdb_err err;
+	if (tsdb_svgplot_save_payload(o->plot, payload, label, &info, &err)) {
+		fprintf(stderr, "simsearch: --plot: %s; %s not written\n", err.msg, o->plot);
+		return err.code == TSDB_E_INVALID_SERIES ? EXIT_CONNECT : EXIT_LOCAL;
+	}
+	if (info.drawn < info.results)
+		fprintf(stderr, "simsearch: plot of the query and the nearest %zu of %zu results written to %s\n",
+			info.drawn, info.results, o->plot);
+	else
+		fprintf(stderr, "simsearch: plot of the query and %zu result%s written to %s\n",
+			info.drawn, info.drawn == 1 ? "" : "s", o->plot);
+	return EXIT_OKAY;
+}
+
 int main(int argc, char **argv)
 {
 	options o;
@@ -496,6 +539,8 @@ int main(int argc, char **argv)
 		rc = EXIT_SERVER;
 	} else {
 		rc = render(&o, json_object_get(resp, "payload"));
+		if (rc == EXIT_OKAY && o.plot)
+			rc = write_plot(&o, json_object_get(resp, "payload"));
 	}
 	json_decref(resp);
 	return rc;
