@@ -32,7 +32,6 @@
 #include "series.h"
 #include "svgplot.h"
 
-#define SIMSEARCH_VERSION "0.1.0"
 
 enum exit_code {
 	EXIT_OKAY = 0,
@@ -68,10 +67,11 @@ typedef struct options {
 	bool json;
 	bool sparkline;
 	const char *plot;     /* --plot FILE, or NULL */
+	const char *where;    /* --where JSON text, or NULL */
 } options;
 
 enum { OPT_ID = 256, OPT_WITHIN, OPT_SERVER, OPT_TIMEOUT, OPT_JSON, OPT_NOSPARK, OPT_PREFIX,
-       OPT_AFTER, OPT_LIMIT, OPT_PLOT, OPT_VERSION };
+       OPT_AFTER, OPT_LIMIT, OPT_PLOT, OPT_WHERE, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{"id", required_argument, NULL, OPT_ID},
@@ -84,6 +84,7 @@ static const struct option longopts[] = {
 	{"after", required_argument, NULL, OPT_AFTER},
 	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"plot", required_argument, NULL, OPT_PLOT},
+	{"where", required_argument, NULL, OPT_WHERE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -125,6 +126,7 @@ static int value_opt(int c, char **argv, options *o, bool *within)
 	case OPT_SERVER: o->server = optarg; return -1;
 	case OPT_PREFIX: o->prefix = optarg; return -1;
 	case OPT_AFTER: o->after = optarg; return -1;
+	case OPT_WHERE: o->where = optarg; return -1;
 	case OPT_PLOT:
 		if (!*optarg)
 			return tsdb_cli_usage(&cli, "--plot: expected a file name");
@@ -144,7 +146,7 @@ static int handle_opt(int c, char **argv, options *o, bool *within)
 		fputs(simsearch_manual_usage, stdout);
 		return EXIT_OKAY;
 	case OPT_VERSION:
-		puts("simsearch (tsdb) " SIMSEARCH_VERSION);
+		puts("simsearch (tsdb) " TSDB_VERSION);
 		return EXIT_OKAY;
 	default:
 		return value_opt(c, argv, o, within);
@@ -160,8 +162,8 @@ static int command_args(options *o, char **pos, int npos, bool within)
 	if (npos != want)
 		return tsdb_cli_usage(&cli, o->mode == MODE_GET ? "%s: expects one ID"
 								 : "%s: expects no arguments", cmd);
-	if (o->id || within || o->k || o->plot)
-		return tsdb_cli_usage(&cli, "%s: -k, --id, --within and --plot are for searches", cmd);
+	if (o->id || within || o->k || o->plot || o->where)
+		return tsdb_cli_usage(&cli, "%s: -k, --id, --within, --where and --plot are for searches", cmd);
 	if (o->mode != MODE_LIST && (o->prefix || o->after || o->limit))
 		return tsdb_cli_usage(&cli, "%s: --prefix, --after and --limit are for list", cmd);
 	if (o->mode == MODE_GET)
@@ -185,6 +187,15 @@ static int search_args(options *o, char **pos, int npos, bool within)
 			return tsdb_cli_usage(&cli, "-k does not apply to --within (use --limit)");
 	} else if (o->limit) {
 		return tsdb_cli_usage(&cli, "--limit applies to list and --within");
+	}
+	if (o->where) {
+		/* only JSON is checked here; the server checks the filter and
+		 * names the place of a mistake */
+		json_error_t jerr;
+		json_t *w = json_loads(o->where, JSON_REJECT_DUPLICATES, &jerr);
+		if (!w)
+			return tsdb_cli_usage(&cli, "--where: not JSON: %s (at byte %d)", jerr.text, jerr.position);
+		json_decref(w);
 	}
 	return -1;
 }
@@ -292,6 +303,8 @@ static json_t *build_request(const options *o, tsdb_err *err)
 		bad |= json_object_set_new(req, "shape", json_integer(o->plot ? PLOT_POINTS : SPARK_POINTS));
 	if (o->limit)
 		bad |= json_object_set_new(req, "limit", json_integer(o->limit));
+	if (o->where)  /* parsed once already: only memory can fail here */
+		bad |= json_object_set_new(req, "where", json_loads(o->where, JSON_REJECT_DUPLICATES, NULL));
 	if (o->prefix)
 		bad |= json_object_set_new(req, "prefix", json_string(o->prefix));
 	if (o->after)

@@ -17,5 +17,8 @@
  * a series cannot be made or serialized (err says why), or when writing
  * fails (ferror(out) is then set and err is TSDB_E_IO). */
 int tsdb_gen_write(FILE *out, uint64_t seed, uint64_t n, uint32_t L, tsdb_err *err);
+/* The same, each series with the course's metadata when meta != 0
+ * (tsdb_synth_meta). */
+int tsdb_gen_write_meta(FILE *out, uint64_t seed, uint64_t n, uint32_t L, int meta, tsdb_err *err);
 
 #endif

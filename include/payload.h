@@ -32,7 +32,11 @@ json_t *tsdb_payload_id(const char *id, size_t len, tsdb_err *err);
 json_t *tsdb_payload_shape(const double *grid, uint32_t L, uint32_t m, double *scratch);
 
 /* A search answer: {"k" | "radius", "series", "computed", ["truncated"],
- * "results": [{"id", "distance", ["shape"]}...], ["query_shape"]}.  With
+ * ["filter"], "results": [{"id", "distance", ["shape"]}...],
+ * ["query_shape"]}.  A filtered search (filtered != 0) adds "filter":
+ * {"plan", "tested", then "matched" when every series was tested (scan,
+ * brute), else "matched_estimate" from the planner's sample and "sampled"
+ * (absent when the plan was forced: nothing was sampled)}.  With
  * within != 0 it is a radius search (k unused), else radius and truncated
  * are unused.  shape > 0 adds the shapes (query_grid is the query's), and
  * scratch must then hold shape doubles. */
@@ -46,6 +50,8 @@ typedef struct tsdb_search_answer {
 	uint64_t computed;
 	uint32_t shape;
 	const double *query_grid;
+	int filtered;
+	tsdb_search_stats stats;   /* the plan and the filter's counts */
 } tsdb_search_answer;
 
 json_t *tsdb_payload_search(const tsdb_db *db, const tsdb_search_answer *a, double *scratch,

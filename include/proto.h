@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "predicate.h"
 #include "series.h"
 
 #define TSDB_FRAME_HEADER 4u
@@ -46,7 +47,11 @@ enum tsdb_op {
 	TSDB_OP_INFO,      /* {}                           parameters and counts */
 	TSDB_OP_LIST,      /* {"after"?, "limit"?, "prefix"?} ids in order */
 	TSDB_OP_WITHIN,    /* {"id" | "ts", "radius", "limit"?, "shape"?} all within radius */
+	TSDB_OP_SELECT,    /* {"md"?, "fields"?, "additional"?: {"sort_by"?, "limit"?, "offset"?}}
+	                    * the ids (and metadata) of the series matching md */
 };
+
+#define TSDB_SELECT_MAX_FIELDS 64   /* names in a select's "fields" */
 
 /* Operation name as on the wire ("with_id", ...); NULL for a value that
  * names no op. */
@@ -79,6 +84,15 @@ typedef struct tsdb_request {
 	char prefix[TSDB_ID_MAX + 1];
 	size_t prefix_len;
 	uint32_t shape;          /* 0..256: points of each shape to return (sparklines) */
+	tsdb_pred *where;        /* owned; NULL: no filter.  with_id, with_ts, within:
+	                          * "where"; select: "md" (or "where") */
+	/* select */
+	json_t *fields;          /* owned; NULL: ids only; []: all metadata; else names */
+	int has_sort;
+	char sort_field[TSDB_PRED_MAX_FIELD + 1];  /* "sort_by" without its sign */
+	size_t sort_len;
+	int sort_desc;           /* "-field" */
+	uint32_t offset;         /* matches skipped before the first result (paging) */
 } tsdb_request;
 
 /* A point in time (CLOCK_MONOTONIC) by which an exchange must be done, so

@@ -25,6 +25,8 @@ typedef struct tsdb_query_spec {
 	double radius;
 	uint32_t limit;
 	int brute;                 /* every distance instead of the index (the reference) */
+	const tsdb_pred *where;    /* only series whose metadata matches; NULL: all */
+	enum tsdb_plan plan;       /* with where: TSDB_PLAN_AUTO, or the plan to force */
 } tsdb_query_spec;
 
 /* answer is ready for tsdb_payload_search (shape 0: set answer.shape to

@@ -11,6 +11,20 @@
  * d = sqrt(2(1 - kc)) amplifies it to ~1e-8), so pruning keeps a slack of
  * TSDB_PRUNE_SLACK: a candidate is skipped only when its bound exceeds the
  * k-th best by more than that.
+ *
+ * Filtered (q->where): the answer is exactly the brute-force answer over
+ * the series whose metadata matches -- min(k, matches) results -- found by
+ * one of two plans, both exact, so choosing wrongly costs only time:
+ *   walk  the walk above, testing the filter on each candidate before its
+ *         distance (a failing candidate costs a metadata test, never a
+ *         distance), until k matches bound the rest;
+ *   scan  every series in id order: the filter, then the pivot lower
+ *         bound against the k-th best, then the distance.
+ * TSDB_PLAN_AUTO tests the filter on the first TSDB_PLAN_SAMPLE ids and
+ * scans when the expected number of matches is under TSDB_PLAN_SCAN_K
+ * times k: the walk then needs about k / selectivity candidates to find k
+ * matches, more than a scan's n.  A radius search always walks: its work
+ * is the radius ball's, whatever the filter.
  */
 #ifndef TSDB_SEARCH_H
 #define TSDB_SEARCH_H
@@ -19,9 +33,24 @@
 
 #include "db.h"
 #include "err.h"
+#include "predicate.h"
 #include "series.h"
 
 #define TSDB_PRUNE_SLACK 1e-6
+#define TSDB_PLAN_SAMPLE 512u
+#define TSDB_PLAN_SCAN_K 16.0
+
+enum tsdb_plan {
+	TSDB_PLAN_AUTO,   /* the planner's choice (see above) */
+	TSDB_PLAN_WALK,
+	TSDB_PLAN_SCAN,
+	TSDB_PLAN_BRUTE,  /* every matching series' true distance: the reference */
+};
+
+/* "auto", "walk", "scan", "brute". */
+const char *tsdb_plan_name(enum tsdb_plan plan);
+/* The reverse; -1 for a name that is none of them. */
+int tsdb_plan_from_name(const char *name, enum tsdb_plan *plan);
 
 /* A query prepared against one database: its spectrum and distances to the
  * vantage points. */
@@ -32,6 +61,8 @@ typedef struct tsdb_query {
 	double log_self;
 	double vpdist[TSDB_VP_MAX];
 	int64_t exclude_row; /* -1: none; by-id queries leave their series out */
+	const tsdb_pred *where; /* borrowed; NULL: every series */
+	enum tsdb_plan plan;    /* TSDB_PLAN_AUTO unless the caller forces one */
 } tsdb_query;
 
 int tsdb_query_from_series(tsdb_db *db, const tsdb_series *s, tsdb_query *q, tsdb_err *err);
@@ -48,6 +79,10 @@ typedef struct tsdb_hit {
 typedef struct tsdb_search_stats {
 	uint64_t computed;  /* true distances to stored series */
 	uint64_t visited;   /* index entries looked at */
+	uint64_t tested;    /* series the filter was tested on (the sample aside) */
+	uint64_t matched;   /* of those, the ones it matched */
+	uint32_t sampled, sample_matched; /* the planner's sample (AUTO, filtered) */
+	enum tsdb_plan plan; /* the plan that ran: never AUTO */
 } tsdb_search_stats;
 
 /* The k nearest; hits must hold k entries; *nhits <= k. */

@@ -22,6 +22,7 @@
 struct gen_job {
 	uint64_t seed, first, count;
 	uint32_t L;
+	int meta;
 	char *buf;           /* count JSON lines */
 	size_t len, cap;
 	int failed;
@@ -53,7 +54,9 @@ static void *gen_work(void *arg)
 	j->len = 0;
 	for (uint64_t i = j->first; i < j->first + j->count && !j->failed; i++) {
 		tsdb_series s;
-		if (tsdb_synth_series(j->seed, i, j->L, &s, &j->err)) {
+		if (tsdb_synth_series(j->seed, i, j->L, &s, &j->err) ||
+		    (j->meta && tsdb_synth_meta(j->seed, i, &s, &j->err))) {
+			tsdb_series_free(&s);
 			j->failed = 1;
 			break;
 		}
@@ -70,6 +73,11 @@ static void *gen_work(void *arg)
 
 int tsdb_gen_write(FILE *out, uint64_t seed, uint64_t n, uint32_t L, tsdb_err *err)
 {
+	return tsdb_gen_write_meta(out, seed, n, L, 0, err);
+}
+
+int tsdb_gen_write_meta(FILE *out, uint64_t seed, uint64_t n, uint32_t L, int meta, tsdb_err *err)
+{
 	struct gen_job jobs[GEN_THREADS_MAX] = {0};
 	pthread_t tid[GEN_THREADS_MAX];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -82,6 +90,7 @@ int tsdb_gen_write(FILE *out, uint64_t seed, uint64_t n, uint32_t L, tsdb_err *e
 			struct gen_job *j = &jobs[used];
 			j->seed = seed;
 			j->L = L;
+			j->meta = meta;
 			j->first = next;
 			j->count = n - next < GEN_CHUNK ? n - next : GEN_CHUNK;
 			next += j->count;

@@ -39,6 +39,7 @@
 
 #include "db.h"
 #include "payload.h"
+#include "select.h"
 #include "query.h"
 #include "sandbox.h"
 #include "series.h"
@@ -119,7 +120,7 @@ static int op_search(tsdb_db *db, const tsdb_request *req, const tsdb_handler_co
 	/* k <= max_k and limit <= max_limit: decode checked them */
 	tsdb_query_spec spec = {.id = req->has_id ? req->id : NULL, .id_len = req->id_len,
 				.series = &req->ts, .within = within, .k = req->k,
-				.radius = req->radius, .limit = req->limit};
+				.radius = req->radius, .limit = req->limit, .where = req->where};
 	tsdb_query_result r;
 	if (tsdb_query_run(db, &spec, &r, err))
 		return -1;
@@ -192,6 +193,20 @@ static int op_list(const tsdb_db *db, const tsdb_request *req, tsdb_handler_log 
 	return 0;
 }
 
+static int op_select(const tsdb_db *db, const tsdb_request *req, tsdb_handler_log *log,
+		     json_t **payload, tsdb_err *err)
+{
+	tsdb_select_spec spec = {.where = req->where, .fields = req->fields,
+				 .sort_field = req->has_sort ? req->sort_field : NULL,
+				 .sort_len = req->sort_len, .sort_desc = req->sort_desc,
+				 .offset = req->offset, .limit = req->limit};
+	*payload = tsdb_select_run(db, &spec, err);
+	if (!*payload)
+		return -1;
+	log->results = (int64_t)json_array_size(json_object_get(*payload, "results"));
+	return 0;
+}
+
 /* The snapshot opened before the request was read (or why it could not
  * be) for the caller to close. */
 typedef struct snapshot {
@@ -225,6 +240,9 @@ static int execute(const tsdb_request *req, const tsdb_handler_config *cfg,
 		break;
 	case TSDB_OP_LIST:
 		rc = op_list(db, req, log, payload, err);
+		break;
+	case TSDB_OP_SELECT:
+		rc = op_select(db, req, log, payload, err);
 		break;
 	default:
 		rc = tsdb_errf(err, TSDB_E_INVALID_OP, "op %d has no handler", (int)req->op);
@@ -297,7 +315,7 @@ static int serve_request(int in_fd, const tsdb_handler_config *cfg, tsdb_handler
 		log->k = req.k;
 	if (req.op == TSDB_OP_WITHIN)
 		log->radius = req.radius;
-	if (req.op == TSDB_OP_WITHIN || req.op == TSDB_OP_LIST)
+	if (req.op == TSDB_OP_WITHIN || req.op == TSDB_OP_LIST || req.op == TSDB_OP_SELECT)
 		log->limit = req.limit;
 	if (execute(&req, cfg, log, snap, payload, err) == 0)
 		err->code = TSDB_E_NONE;

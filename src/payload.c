@@ -100,6 +100,26 @@ fail:
 	return NULL;
 }
 
+/* How a filtered search was answered (payload.h). */
+static json_t *filter_json(const tsdb_db *db, const tsdb_search_stats *st)
+{
+	json_t *f = json_object();
+	int bad = json_object_set_new(f, "plan", json_string(tsdb_plan_name(st->plan)));
+	bad |= json_object_set_new(f, "tested", json_integer((json_int_t)st->tested));
+	if (st->plan != TSDB_PLAN_WALK) {
+		bad |= json_object_set_new(f, "matched", json_integer((json_int_t)st->matched));
+	} else if (st->sampled) {
+		double est = (double)st->sample_matched / st->sampled * (double)db->nseries;
+		bad |= json_object_set_new(f, "matched_estimate", json_integer((json_int_t)(est + 0.5)));
+		bad |= json_object_set_new(f, "sampled", json_integer(st->sampled));
+	}
+	if (bad) {
+		json_decref(f);
+		return NULL;
+	}
+	return f;
+}
+
 json_t *tsdb_payload_search(const tsdb_db *db, const tsdb_search_answer *a, double *scratch, tsdb_err *err)
 {
 	json_t *results = hits_json(db, a, scratch, err);
@@ -112,6 +132,10 @@ json_t *tsdb_payload_search(const tsdb_db *db, const tsdb_search_answer *a, doub
 	bad |= json_object_set_new(p, "computed", json_integer((json_int_t)a->computed));
 	if (a->within)
 		bad |= json_object_set_new(p, "truncated", json_boolean(a->truncated));
+	if (a->filtered) {
+		json_t *f = filter_json(db, &a->stats);
+		bad |= f ? json_object_set_new(p, "filter", f) : -1;
+	}
 	bad |= json_object_set_new(p, "results", results);
 	if (a->shape > 0)
 		bad |= json_object_set_new(p, "query_shape",

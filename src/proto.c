@@ -54,6 +54,7 @@ static const char *const op_names[] = {
 	[TSDB_OP_INFO] = "info",
 	[TSDB_OP_LIST] = "list",
 	[TSDB_OP_WITHIN] = "within",
+	[TSDB_OP_SELECT] = "select",
 };
 #define N_OPS (sizeof op_names / sizeof op_names[0])
 
@@ -553,6 +554,85 @@ static void printable(const char *s, size_t len, char *out, size_t max)
 	out[n] = '\0';
 }
 
+/* A filter field (predicate.h): absent -> NULL. */
+static int field_where(const json_t *obj, const char *name, tsdb_request *req, tsdb_err *err)
+{
+	const json_t *v = json_object_get(obj, name);
+	if (!v)
+		return 0;
+	if (req->where)
+		return tsdb_errf(err, TSDB_E_INVALID_ARG, "give the filter as 'md' or as 'where', not both");
+	return tsdb_pred_compile_named(v, name, &req->where, err);
+}
+
+/* select's "fields": absent or null -> ids only; an array of names. */
+static int field_names(const json_t *obj, tsdb_request *req, tsdb_err *err)
+{
+	const json_t *v = json_object_get(obj, "fields");
+	if (!v || json_is_null(v))
+		return 0;
+	char buf[32];
+	if (!json_is_array(v))
+		return tsdb_errf(err, TSDB_E_INVALID_ARG,
+				 "field 'fields' must be null or an array of field names, not %s",
+				 describe(v, buf, sizeof buf));
+	if (json_array_size(v) > TSDB_SELECT_MAX_FIELDS)
+		return tsdb_errf(err, TSDB_E_TOO_LARGE, "field 'fields' names %zu fields, more than %d",
+				 json_array_size(v), TSDB_SELECT_MAX_FIELDS);
+	size_t i;
+	const json_t *name;
+	json_array_foreach(v, i, name) {
+		size_t len = json_is_string(name) ? json_string_length(name) : 0;
+		if (!json_is_string(name) || len == 0 || len > TSDB_PRED_MAX_FIELD ||
+		    memchr(json_string_value(name), '\0', len))
+			return tsdb_errf(err, TSDB_E_INVALID_ARG,
+					 "fields[%zu] must be a field name of 1..%d bytes without NUL",
+					 i, TSDB_PRED_MAX_FIELD);
+	}
+	req->fields = json_incref((json_t *)v);
+	return 0;
+}
+
+/* select's "additional": {"sort_by": "+f" | "-f" | "f", "limit", "offset"}. */
+static int field_additional(const json_t *obj, const tsdb_limits *lim, tsdb_request *req,
+			    tsdb_err *err)
+{
+	uint32_t list_dflt = lim->max_limit < 100 ? lim->max_limit : 100;
+	const json_t *add = json_object_get(obj, "additional");
+	char buf[32];
+	if (!add || json_is_null(add)) {
+		req->limit = list_dflt;
+		return 0;
+	}
+	if (!json_is_object(add))
+		return tsdb_errf(err, TSDB_E_INVALID_ARG, "field 'additional' must be an object, not %s",
+				 describe(add, buf, sizeof buf));
+	if (field_uint(add, "limit", 1, lim->max_limit, list_dflt, &req->limit, err) ||
+	    field_uint(add, "offset", 0, INT32_MAX, 0, &req->offset, err))
+		return tsdb_errctx(err, "additional");
+	bool present;
+	const char *s = NULL;
+	size_t len = 0;
+	if (field_string(add, "sort_by", false, &present, &s, &len, err))
+		return tsdb_errctx(err, "additional");
+	if (!present)
+		return 0;
+	req->sort_desc = len > 0 && s[0] == '-';
+	if (len > 0 && (s[0] == '-' || s[0] == '+')) {
+		s++;
+		len--;
+	}
+	if (len == 0 || len > TSDB_PRED_MAX_FIELD || memchr(s, '\0', len))
+		return tsdb_errf(err, TSDB_E_INVALID_ARG,
+				 "additional.sort_by must be a field name of 1..%d bytes, optionally after '+' or '-'",
+				 TSDB_PRED_MAX_FIELD);
+	memcpy(req->sort_field, s, len);
+	req->sort_field[len] = '\0';
+	req->sort_len = len;
+	req->has_sort = 1;
+	return 0;
+}
+
 static int decode_op(const json_t *root, tsdb_request *req, tsdb_err *err)
 {
 	const json_t *v = json_object_get(root, "op");
@@ -570,7 +650,7 @@ static int decode_op(const json_t *root, tsdb_request *req, tsdb_err *err)
 	char name[65];
 	printable(json_string_value(v), json_string_length(v), name, sizeof name - 1);
 	return tsdb_errf(err, TSDB_E_INVALID_OP,
-			 "unknown op '%s%s' (known: with_id, with_ts, get, info, list, within)",
+			 "unknown op '%s%s' (known: with_id, with_ts, get, info, list, within, select)",
 			 name, json_string_length(v) >= sizeof name ? "..." : "");
 }
 
@@ -593,7 +673,14 @@ static int decode_fields(const json_t *root, const tsdb_limits *lim, tsdb_reques
 		}
 		if (field_uint(root, "k", 1, lim->max_k, k_dflt, &req->k, err))
 			return -1;
+		if (field_where(root, "where", req, err))
+			return -1;
 		return field_uint(root, "shape", 0, max_shape, 0, &req->shape, err);
+	case TSDB_OP_SELECT:
+		if (field_where(root, "md", req, err) || field_where(root, "where", req, err) ||
+		    field_names(root, req, err))
+			return -1;
+		return field_additional(root, lim, req, err);
 	case TSDB_OP_GET:
 		return field_id(root, "id", true, &req->has_id, req->id, &req->id_len, err);
 	case TSDB_OP_INFO:
@@ -619,6 +706,8 @@ static int decode_fields(const json_t *root, const tsdb_limits *lim, tsdb_reques
 		if (field_radius(root, &req->radius, err))
 			return -1;
 		if (field_uint(root, "limit", 1, lim->max_limit, lim->max_limit, &req->limit, err))
+			return -1;
+		if (field_where(root, "where", req, err))
 			return -1;
 		return field_uint(root, "shape", 0, max_shape, 0, &req->shape, err);
 	}
@@ -769,6 +858,8 @@ void tsdb_request_free(tsdb_request *req)
 	if (!req)
 		return;
 	tsdb_series_free(&req->ts);
+	tsdb_pred_free(req->where);
+	json_decref(req->fields);
 	memset(req, 0, sizeof *req);
 }
 

@@ -37,6 +37,8 @@ int tsdb_query_run(tsdb_db *db, const tsdb_query_spec *spec, tsdb_query_result *
 	memset(r, 0, sizeof *r);
 	if (prepare(db, spec, &r->query, err))
 		return -1;
+	r->query.where = spec->where;
+	r->query.plan = spec->plan;
 	tsdb_search_stats st = {0};
 	if ((spec->within ? within : nearest)(db, spec, r, &st, err)) {
 		tsdb_query_result_free(r);
@@ -47,6 +49,8 @@ int tsdb_query_run(tsdb_db *db, const tsdb_query_spec *spec, tsdb_query_result *
 	r->answer.radius = spec->radius;
 	r->answer.hits = r->hits;
 	r->answer.computed = st.computed;
+	r->answer.filtered = spec->where != NULL;
+	r->answer.stats = st;
 	r->answer.query_grid = r->query.grid;
 	return 0;
 }

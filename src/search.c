@@ -15,6 +15,28 @@
 
 #include "grow.h"
 
+static const char *const plan_names[] = {
+	[TSDB_PLAN_AUTO] = "auto",
+	[TSDB_PLAN_WALK] = "walk",
+	[TSDB_PLAN_SCAN] = "scan",
+	[TSDB_PLAN_BRUTE] = "brute",
+};
+
+const char *tsdb_plan_name(enum tsdb_plan plan)
+{
+	return (unsigned)plan < sizeof plan_names / sizeof plan_names[0] ? plan_names[plan] : "?";
+}
+
+int tsdb_plan_from_name(const char *name, enum tsdb_plan *plan)
+{
+	for (size_t i = 0; i < sizeof plan_names / sizeof plan_names[0]; i++)
+		if (strcmp(name, plan_names[i]) == 0) {
+			*plan = (enum tsdb_plan)i;
+			return 0;
+		}
+	return -1;
+}
+
 int tsdb_hit_cmp(const tsdb_hit *a, const tsdb_hit *b)
 {
 	if (a->distance != b->distance)
@@ -169,9 +191,40 @@ static double lower_bound(const tsdb_query *q, const float *vpdist, uint32_t nvp
 	return lb > TSDB_PIVOT_F32_ERR ? lb - TSDB_PIVOT_F32_ERR : 0;
 }
 
-/* Visits every candidate the walk cannot rule out.  visit() returns the
- * current bound (or NAN on error). */
-typedef double (*visit_fn)(void *ctx, const tsdb_rec *rec, tsdb_err *err);
+/* What a walk or scan hands each series it cannot rule out: visit()
+ * computes its distance and returns the new bound (NAN on error), bound()
+ * is the current one (the k-th best, or the radius). */
+typedef struct visitor {
+	double (*visit)(void *ctx, const tsdb_rec *rec, tsdb_err *err);
+	double (*bound)(const void *ctx);
+	void *ctx;
+} visitor;
+
+/* 1 when rec passes q's filter (always, without one); counts the test. */
+static int passes(const tsdb_query *q, const tsdb_rec *rec, tsdb_search_stats *st)
+{
+	if (!q->where)
+		return 1;
+	st->tested++;
+	int m = tsdb_pred_match_text(q->where, rec->meta, rec->meta_len);
+	st->matched += (uint64_t)m;
+	return m;
+}
+
+/* The same lower bound from a record's own (double) distances; a record
+ * holds as many as there were vantage points when it was written or
+ * last reindexed, the first of the chosen ones. */
+static double rec_lower_bound(const tsdb_db *db, const tsdb_query *q, const tsdb_rec *rec)
+{
+	uint32_t n = rec->nvp < db->nchosen ? rec->nvp : db->nchosen;
+	double lb = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		double g = fabs(q->vpdist[i] - rec->vpdist[i]);
+		if (g > lb)
+			lb = g;
+	}
+	return lb;
+}
 
 /* Candidates met by the walk, waiting for their true distance in order of
  * lower bound: a min-heap on lb. */
@@ -225,20 +278,30 @@ static inline void prefetch_off(const tsdb_db *db, uint64_t off)
 }
 
 /* Computes the true distance of the candidate whose pivot row is at off;
- * buf holds tsdb_rec_hot_bytes of its record. */
-static double visit_pivot(tsdb_db *db, uint64_t off, double *buf, visit_fn visit, void *ctx, tsdb_err *err)
+ * buf holds tsdb_rec_hot_bytes of its record.  A filtered query tests the
+ * metadata first, through the mapping, so a candidate that fails it
+ * costs no copy of its record and no distance. */
+static double visit_pivot(tsdb_db *db, const tsdb_query *q, uint64_t off, double *buf,
+			  const visitor *v, tsdb_search_stats *st, tsdb_err *err)
 {
 	tsdb_pivot pv;
 	tsdb_rec rec;
-	if (tsdb_pivot_read(db, off, &pv, err) < 0 ||
-	    tsdb_rec_read_hot(db, pv.rec_off, !db->kernel.direct, buf, &rec, err) < 0)
+	if (tsdb_pivot_read(db, off, &pv, err) < 0)
+		return NAN;
+	if (q->where) {
+		if (tsdb_rec_read(db, pv.rec_off, 0, &rec, err) < 0)
+			return NAN;
+		if (!passes(q, &rec, st))
+			return v->bound(v->ctx);
+	}
+	if (tsdb_rec_read_hot(db, pv.rec_off, !db->kernel.direct, buf, &rec, err) < 0)
 		return NAN;
 	if (rec.row != pv.row) {
 		tsdb_errf(err, TSDB_E_CORRUPT, "%s: pivot row %llu names row %u, its record row %u", db->path,
 			  (unsigned long long)pv.off, pv.row, rec.row);
 		return NAN;
 	}
-	return visit(ctx, &rec, err);
+	return v->visit(v->ctx, &rec, err);
 }
 
 /*
@@ -250,9 +313,10 @@ static double visit_pivot(tsdb_db *db, uint64_t off, double *buf, visit_fn visit
  * few distances are computed; everything stops once both the next gap and
  * the best waiting bound exceed it.
  */
-static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, double bound,
-		   tsdb_search_stats *st, tsdb_err *err)
+static int vp_walk(tsdb_db *db, const tsdb_query *q, const visitor *v, tsdb_search_stats *st,
+		   tsdb_err *err)
 {
+	double bound = v->bound(v->ctx);
 	uint32_t best = 0;
 	for (uint32_t i = 1; i < db->nchosen; i++)
 		if (q->vpdist[i] < q->vpdist[best])
@@ -281,7 +345,7 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, 
 			cand c = heap_pop(&heap);
 			if (c.lb > bound + TSDB_PRUNE_SLACK)
 				break; /* every waiting and unseen bound is at least c.lb */
-			bound = visit_pivot(db, c.pivot, buf, visit, ctx, err);
+			bound = visit_pivot(db, q, c.pivot, buf, v, st, err);
 			if (isnan(bound))
 				goto out;
 			continue;
@@ -315,9 +379,11 @@ out:
 	return rc;
 }
 
-/* Every stored series in id order (brute force, or no vantage points yet). */
-static int scan_all(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx, tsdb_search_stats *st,
-		    tsdb_err *err)
+/* Every stored series in id order: the filter, then (prune != 0) the
+ * lower bound against the current bound, then the visit.  Brute force is
+ * the unpruned scan; so is a database without vantage points. */
+static int scan_all(tsdb_db *db, const tsdb_query *q, const visitor *v, int prune,
+		    tsdb_search_stats *st, tsdb_err *err)
 {
 	rbt_cursor c;
 	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
@@ -327,12 +393,61 @@ static int scan_all(tsdb_db *db, const tsdb_query *q, visit_fn visit, void *ctx,
 		tsdb_rec rec;
 		if (tsdb_rec_read(db, c.node.value, 0, &rec, err) < 0)
 			return -1;
-		if ((int64_t)rec.row == q->exclude_row)
+		if ((int64_t)rec.row == q->exclude_row || !passes(q, &rec, st))
 			continue;
-		if (isnan(visit(ctx, &rec, err)))
+		if (prune && rec_lower_bound(db, q, &rec) > v->bound(v->ctx) + TSDB_PRUNE_SLACK)
+			continue;
+		if (isnan(v->visit(v->ctx, &rec, err)))
 			return -1;
 	}
 	return r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
+}
+
+/* The planner's sample: the filter on the first TSDB_PLAN_SAMPLE ids. */
+static int plan_sample(tsdb_db *db, const tsdb_query *q, tsdb_search_stats *st, tsdb_err *err)
+{
+	rbt_cursor c;
+	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
+	int r;
+	for (r = rbt_first(&c, err); r == 1 && st->sampled < TSDB_PLAN_SAMPLE; r = rbt_next(&c, err)) {
+		tsdb_rec rec;
+		if (tsdb_rec_read(db, c.node.value, 0, &rec, err) < 0)
+			return -1;
+		st->sampled++;
+		st->sample_matched += (uint32_t)tsdb_pred_match_text(q->where, rec.meta, rec.meta_len);
+	}
+	return r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
+}
+
+/* The plan for q: brute force as asked, a scan where no index exists, the
+ * caller's choice, or (filtered k-nearest) the sample's. */
+static int choose_plan(tsdb_db *db, const tsdb_query *q, int brute, uint32_t k, tsdb_search_stats *st,
+		       tsdb_err *err)
+{
+	if (brute)
+		st->plan = TSDB_PLAN_BRUTE;
+	else if (db->nchosen == 0)
+		st->plan = TSDB_PLAN_SCAN;
+	else if (q->plan != TSDB_PLAN_AUTO)
+		st->plan = q->plan;
+	else if (!q->where || k == 0)
+		st->plan = TSDB_PLAN_WALK;
+	else {
+		if (plan_sample(db, q, st, err) < 0)
+			return -1;
+		double expected = st->sampled ? ((double)st->sample_matched + 0.5) / st->sampled *
+							(double)db->nseries : 0;
+		st->plan = expected < TSDB_PLAN_SCAN_K * k ? TSDB_PLAN_SCAN : TSDB_PLAN_WALK;
+	}
+	return 0;
+}
+
+static int run_plan(tsdb_db *db, const tsdb_query *q, const visitor *v, tsdb_search_stats *st,
+		    tsdb_err *err)
+{
+	if (st->plan == TSDB_PLAN_WALK)
+		return vp_walk(db, q, v, st, err);
+	return scan_all(db, q, v, st->plan == TSDB_PLAN_SCAN && db->nchosen > 0, st, err);
 }
 
 /* Stored data is checked for bounds on the search path, not checksummed:
@@ -351,9 +466,13 @@ typedef struct knn_ctx {
 	tsdb_search_stats *st;
 } knn_ctx;
 
+static double knn_bound(const void *p)
+{
+	return topk_bound(&((const knn_ctx *)p)->top);
+}
+
 static double knn_visit(void *p, const tsdb_rec *rec, tsdb_err *err)
 {
-	(void)err;
 	knn_ctx *cx = p;
 	cx->st->computed++;
 	tsdb_hit h = {.distance = rec_distance(cx->db, cx->q, rec), .id = rec->id, .id_len = rec->id_len,
@@ -374,12 +493,11 @@ static int knn(tsdb_db *db, const tsdb_query *q, uint32_t k, int brute, tsdb_hit
 	*nhits = 0;
 	if (k == 0)
 		return 0;
-	if (tsdb_db_kernel(db, err) < 0)
+	if (tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, brute, k, st, err) < 0)
 		return -1;
 	knn_ctx cx = {.db = db, .q = q, .top = {.h = hits, .n = 0, .k = k}, .st = st};
-	int rc = (brute || db->nchosen == 0) ? scan_all(db, q, knn_visit, &cx, st, err)
-					     : vp_walk(db, q, knn_visit, &cx, INFINITY, st, err);
-	if (rc < 0)
+	visitor v = {.visit = knn_visit, .bound = knn_bound, .ctx = &cx};
+	if (run_plan(db, q, &v, st, err) < 0)
 		return -1;
 	qsort(hits, cx.top.n, sizeof *hits, hit_qsort_cmp);
 	*nhits = cx.top.n;
@@ -407,6 +525,11 @@ typedef struct within_ctx {
 	size_t cap;
 	tsdb_search_stats *st;
 } within_ctx;
+
+static double within_bound(const void *p)
+{
+	return ((const within_ctx *)p)->radius;
+}
 
 static double within_visit(void *p, const tsdb_rec *rec, tsdb_err *err)
 {
@@ -438,12 +561,11 @@ int tsdb_search_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t
 	*truncated = 0;
 	if (!(radius >= 0) || !isfinite(radius))
 		return tsdb_errf(err, TSDB_E_INVALID_ARG, "radius must be a finite number >= 0");
-	if (tsdb_db_kernel(db, err) < 0)
+	if (tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, 0, 0, st, err) < 0)
 		return -1;
 	within_ctx cx = {.db = db, .q = q, .radius = radius, .st = st};
-	int rc = db->nchosen == 0 ? scan_all(db, q, within_visit, &cx, st, err)
-				  : vp_walk(db, q, within_visit, &cx, radius, st, err);
-	if (rc < 0) {
+	visitor v = {.visit = within_visit, .bound = within_bound, .ctx = &cx};
+	if (run_plan(db, q, &v, st, err) < 0) {
 		free(cx.h);
 		return -1;
 	}

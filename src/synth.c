@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "numparse.h"
 #include "rng.h"
 
 int tsdb_synth_series(uint64_t seed, uint64_t index, uint32_t L, tsdb_series *out,
@@ -55,5 +56,39 @@ int tsdb_synth_series(uint64_t seed, uint64_t index, uint32_t L, tsdb_series *ou
 		return -1;
 	}
 	*out = x;
+	return 0;
+}
+
+int tsdb_synth_meta(uint64_t seed, uint64_t index, tsdb_series *s, tsdb_err *err)
+{
+	/* another stream than the points': xor a constant into the seed */
+	uint64_t h = seed ^ 0x6d657461u;
+	h = tsdb_splitmix64(&h) ^ (index * 0x9e3779b97f4a7c15u);
+	tsdb_rng r;
+	tsdb_rng_seed(&r, h);
+	long order = (long)tsdb_rng_below(&r, 11) - 5;
+	int blarg = 1 + (int)tsdb_rng_below(&r, 2);
+	int vp = tsdb_rng_below(&r, 20) == 0;
+	char level = (char)('A' + tsdb_rng_below(&r, 6));
+	double sum = 0, sq = 0;
+	for (size_t i = 0; i < s->n; i++)
+		sum += s->v[i];
+	double mean = s->n ? sum / (double)s->n : 0;
+	for (size_t i = 0; i < s->n; i++)
+		sq += (s->v[i] - mean) * (s->v[i] - mean);
+	double std = s->n ? sqrt(sq / (double)s->n) : 0;
+	char m[TSDB_DOUBLE_TEXT_MAX], d[TSDB_DOUBLE_TEXT_MAX];
+	tsdb_format_double(mean, m);
+	tsdb_format_double(std, d);
+	char buf[256];
+	int len = snprintf(buf, sizeof buf,
+			   "{\"order\":%ld,\"blarg\":%d,\"mean\":%s,\"std\":%s,\"vp\":%s,\"level\":\"%c\"}",
+			   order, blarg, m, d, vp ? "true" : "false", level);
+	char *text = len > 0 && (size_t)len < sizeof buf ? strdup(buf) : NULL;
+	if (!text)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for metadata");
+	free(s->meta);
+	s->meta = text;
+	s->meta_len = (size_t)len;
 	return 0;
 }

@@ -245,6 +245,7 @@ static void check_search(const tsdb_request *req, const json_t *payload)
 		die("the handler answered OK to a query the library refuses", err.msg);
 	tsdb_hit all[MAX_STORED];
 	uint32_t n = 0;
+	q.where = req->where;  /* the reference is brute force over the matching series */
 	if (tsdb_search_brute(&db, &q, MAX_STORED, all, &n, NULL, &err) != 0)
 		die("brute force failed", err.msg);
 	tsdb_query_free(&q);
@@ -401,6 +402,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case TSDB_OP_INFO:
 			if (json_integer_value(json_object_get(payload, "series")) != (json_int_t)nstored)
 				die("info has the wrong series count", NULL);
+			break;
+		case TSDB_OP_SELECT:
+			if (!json_is_integer(json_object_get(payload, "count")) ||
+			    json_integer_value(json_object_get(payload, "count")) > (json_int_t)nstored ||
+			    json_array_size(json_object_get(payload, "results")) > req.limit)
+				die("select: a count or a page out of bounds", NULL);
 			break;
 		}
 	} else if (req.has_id && (req.op == TSDB_OP_GET || req.op == TSDB_OP_WITH_ID ||

@@ -24,6 +24,7 @@
 #include "cliopt.h"
 #include "db.h"
 #include "err.h"
+#include "predicate.h"
 
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = TSDB_CLI_USAGE };
 
@@ -43,6 +44,13 @@ enum {
 	OPT_BATCH,
 	OPT_MULT,
 	OPT_FLAG,       /* the one flag of simple_opts */
+	OPT_WHERE,
+	OPT_PLAN,
+	OPT_EXPLAIN,
+	OPT_FIELDS,
+	OPT_ALL_FIELDS,
+	OPT_SORT,
+	OPT_OFFSET,
 };
 
 struct cmd;
@@ -66,6 +74,7 @@ int cmd_compact(const struct cmd *self, int argc, char **argv);
 int cmd_reindex(const struct cmd *self, int argc, char **argv);
 int cmd_gen(const struct cmd *self, int argc, char **argv);
 int cmd_search(const struct cmd *self, int argc, char **argv);
+int cmd_select(const struct cmd *self, int argc, char **argv);
 int cmd_ingest(const struct cmd *self, int argc, char **argv);
 int cmd_help(const struct cmd *self, int argc, char **argv);
 
@@ -107,6 +116,10 @@ int want_args(int have, int min, int max);
  * (max -1: any number).  -1 to go on, else the exit status. */
 int simple_opts(const struct cmd *self, int argc, char **argv, const char *flag, int *on,
 		const char **db, int min, int max);
+
+/* A --where filter given as JSON text, compiled (predicate.h); -1 with
+ * err filled (not printed). */
+int compile_where(const char *text, tsdb_pred **out, tsdb_err *err);
 
 /* ---- failures and output ---- */
 

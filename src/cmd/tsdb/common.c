@@ -16,6 +16,17 @@ tsdb_cli cmd_cli = {.prog = "tsdb", .try_more = ""};
 
 /* ---- option values ---------------------------------------------------------- */
 
+int compile_where(const char *text, tsdb_pred **out, tsdb_err *err)
+{
+	json_error_t je;
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return tsdb_errf(err, TSDB_E_INVALID_ARG, "not JSON: %s (at byte %d)", je.text, je.position);
+	int rc = tsdb_pred_compile(j, out, err);
+	json_decref(j);
+	return rc;
+}
+
 int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	if (tsdb_parse_u64(s, min, max, out)) {

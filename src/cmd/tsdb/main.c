@@ -14,8 +14,8 @@ static const struct cmd cmds[] = {
 	{"init", cmd_init},       {"insert", cmd_insert}, {"remove", cmd_remove},
 	{"get", cmd_get},         {"list", cmd_list},     {"info", cmd_info},
 	{"check", cmd_check},     {"compact", cmd_compact}, {"reindex", cmd_reindex},
-	{"gen", cmd_gen},         {"search", cmd_search}, {"ingest", cmd_ingest},
-	{"help", cmd_help},
+	{"gen", cmd_gen},         {"search", cmd_search}, {"select", cmd_select},
+	{"ingest", cmd_ingest},   {"help", cmd_help},
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

@@ -1,0 +1,225 @@
+/*
+ * select.c - the course's select (see select.h).
+ *
+ * One pass over the id index tests the filter on each record's stored
+ * metadata text (predicate.h's text matcher, no parsing); only the
+ * matches are remembered (record offset and id, pointing into the
+ * mapping), and only a sort field or the requested metadata makes a
+ * record's metadata be parsed.  Cost: O(n) filter tests, O(m log m) for
+ * m matches when sorted, and the page's metadata.
+ */
+#include "select.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "grow.h"
+#include "payload.h"
+
+/* A match, with its sort key when there is a sort field. */
+typedef struct match {
+	uint64_t off;
+	const char *id;
+	size_t id_len;
+	int group;          /* 0 number, 1 string, 2 boolean, 3 the rest */
+	long double num;    /* exact for every int64 and every double */
+	const char *str;
+	size_t str_len;
+	int boolean;
+	int desc;
+} match;
+
+static int by_id(const match *a, const match *b)
+{
+	size_t n = a->id_len < b->id_len ? a->id_len : b->id_len;
+	int c = memcmp(a->id, b->id, n);
+	if (c)
+		return c;
+	return a->id_len == b->id_len ? 0 : (a->id_len < b->id_len ? -1 : 1);
+}
+
+static int by_key(const void *pa, const void *pb)
+{
+	const match *a = pa, *b = pb;
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
+	int c = 0;
+	switch (a->group) {
+	case 0:
+		c = a->num < b->num ? -1 : a->num > b->num;
+		break;
+	case 1: {
+		size_t n = a->str_len < b->str_len ? a->str_len : b->str_len;
+		c = memcmp(a->str, b->str, n);
+		if (!c && a->str_len != b->str_len)
+			c = a->str_len < b->str_len ? -1 : 1;
+		break;
+	}
+	case 2:
+		c = a->boolean - b->boolean;
+		break;
+	}
+	if (c)
+		return a->desc ? -c : c;
+	return by_id(a, b);
+}
+
+static json_t *oom(tsdb_err *err)
+{
+	tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory building the select answer");
+	return NULL;
+}
+
+/* The stored metadata of rec as an object (NULL when it has none or its
+ * text is not an object: predicate.h reads it the same way). */
+static json_t *meta_object(const tsdb_rec *rec)
+{
+	if (!rec->meta || rec->meta_len == 0)
+		return NULL;
+	json_t *m = json_loadb(rec->meta, rec->meta_len, TSDB_PRED_META_JSON_FLAGS, NULL);
+	if (m && !json_is_object(m)) {
+		json_decref(m);
+		m = NULL;
+	}
+	return m;
+}
+
+/* The sort key of one match; strings point into its parsed metadata,
+ * which *keep then owns. */
+static void sort_key(const tsdb_select_spec *spec, const tsdb_rec *rec, match *m, json_t **keep)
+{
+	m->group = 3;
+	m->desc = spec->sort_desc;
+	json_t *meta = meta_object(rec);
+	const json_t *v = meta ? json_object_getn(meta, spec->sort_field, spec->sort_len) : NULL;
+	if (json_is_integer(v)) {
+		m->group = 0;
+		m->num = (long double)json_integer_value(v);
+	} else if (json_is_real(v)) {
+		m->group = 0;
+		m->num = (long double)json_real_value(v);
+	} else if (json_is_string(v)) {
+		m->group = 1;
+		m->str = json_string_value(v);
+		m->str_len = json_string_length(v);
+	} else if (json_is_boolean(v)) {
+		m->group = 2;
+		m->boolean = json_is_true(v);
+	}
+	*keep = meta;
+}
+
+/* {"id"[, "meta"]} of one result. */
+static json_t *result(const tsdb_db *db, const tsdb_select_spec *spec, const match *m, tsdb_err *err)
+{
+	json_t *id = tsdb_payload_id(m->id, m->id_len, err);
+	if (!id)
+		return NULL;
+	json_t *o = json_object();
+	if (!o || json_object_set_new(o, "id", id)) {
+		json_decref(o);
+		return oom(err);
+	}
+	if (!spec->fields)
+		return o;
+	tsdb_rec rec;
+	if (tsdb_rec_read(db, m->off, 0, &rec, err) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	json_t *meta = meta_object(&rec);
+	json_t *out = meta;
+	if (json_array_size(spec->fields) > 0) {
+		out = json_object();
+		size_t i;
+		const json_t *name;
+		json_array_foreach(spec->fields, i, name) {
+			json_t *v = meta ? json_object_getn(meta, json_string_value(name), json_string_length(name))
+					 : NULL;
+			if (v && out && json_object_setn(out, json_string_value(name), json_string_length(name), v)) {
+				json_decref(out);
+				out = NULL;
+			}
+		}
+		json_decref(meta);
+	} else if (!out) {
+		out = json_object();
+	}
+	if (!out || json_object_set_new(o, "meta", out)) {
+		json_decref(o);
+		return oom(err);
+	}
+	return o;
+}
+
+json_t *tsdb_select_run(const tsdb_db *db, const tsdb_select_spec *spec, tsdb_err *err)
+{
+	match *ms = NULL;
+	json_t **keep = NULL;
+	size_t n = 0, cap = 0, keep_cap = 0;
+	json_t *payload = NULL, *results = NULL;
+	rbt_cursor c;
+	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
+	int r;
+	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
+		tsdb_rec rec;
+		if (tsdb_rec_read(db, c.node.value, 0, &rec, err) < 0)
+			goto out;
+		if (spec->where && !tsdb_pred_match_text(spec->where, rec.meta, rec.meta_len))
+			continue;
+		match *grown = tsdb_grow(ms, &cap, n + 1, sizeof *ms, err);
+		if (!grown)
+			goto out;
+		ms = grown;
+		ms[n] = (match){.off = rec.off, .id = rec.id, .id_len = rec.id_len};
+		if (spec->sort_field) {
+			json_t **k = tsdb_grow(keep, &keep_cap, n + 1, sizeof *keep, err);
+			if (!k)
+				goto out;
+			keep = k;
+			sort_key(spec, &rec, &ms[n], &keep[n]);
+		}
+		n++;
+	}
+	if (r < 0) {
+		tsdb_errctx(err, "%s", db->path);
+		goto out;
+	}
+	/* The id index yields id order already; a sort field reorders. */
+	if (spec->sort_field && n)
+		qsort(ms, n, sizeof *ms, by_key);
+	results = json_array();
+	if (!results) {
+		oom(err);
+		goto out;
+	}
+	for (size_t i = spec->offset; i < n && i - spec->offset < spec->limit; i++) {
+		json_t *o = result(db, spec, &ms[i], err);
+		if (!o || json_array_append_new(results, o)) {
+			if (o)
+				oom(err);
+			goto out;
+		}
+	}
+	payload = json_object();
+	if (!payload) {
+		oom(err);
+		goto out;
+	}
+	int bad = json_object_set_new(payload, "count", json_integer((json_int_t)n));
+	bad |= json_object_set_new(payload, "offset", json_integer(spec->offset));
+	bad |= json_object_set_new(payload, "more", json_boolean((uint64_t)spec->offset + spec->limit < n));
+	bad |= json_object_set_new(payload, "results", results); /* stolen, also on failure */
+	results = NULL;
+	if (bad) {
+		json_decref(payload);
+		payload = oom(err);
+	}
+out:
+	json_decref(results);
+	for (size_t i = 0; keep && i < n; i++)
+		json_decref(keep[i]);
+	free(keep);
+	free(ms);
+	return payload;
+}
