@@ -20,10 +20,12 @@
  *         distance), until k matches bound the rest;
  *   scan  every series in id order: the filter, then the pivot lower
  *         bound against the k-th best, then the distance.
- * TSDB_PLAN_AUTO tests the filter on the first TSDB_PLAN_SAMPLE ids and
- * scans when the expected number of matches is under TSDB_PLAN_SCAN_K
- * times k: the walk then needs about k / selectivity candidates to find k
- * matches, more than a scan's n.  A radius search always walks: its work
+ * TSDB_PLAN_AUTO tests the filter on the first ids (at least
+ * TSDB_PLAN_SAMPLE, and on until TSDB_PLAN_SAMPLE_HITS matched or n / 16
+ * were tested) and scans when the expected number of matches is under
+ * TSDB_PLAN_SCAN_K times k: the walk then needs about k / selectivity
+ * candidates to find k matches, more than a scan's n.  A scan goes on
+ * from where the sample stopped, so the sample costs it nothing.  A radius search always walks: its work
  * is the radius ball's, whatever the filter.
  */
 #ifndef TSDB_SEARCH_H
@@ -37,8 +39,9 @@
 #include "series.h"
 
 #define TSDB_PRUNE_SLACK 1e-6
-#define TSDB_PLAN_SAMPLE 512u
-#define TSDB_PLAN_SCAN_K 16.0
+#define TSDB_PLAN_SAMPLE 512u     /* ids the planner tests at least... */
+#define TSDB_PLAN_SAMPLE_HITS 4u  /* ...and on, up to n / 16, until this many matched */
+#define TSDB_PLAN_SCAN_K 5.0
 
 enum tsdb_plan {
 	TSDB_PLAN_AUTO,   /* the planner's choice (see above) */

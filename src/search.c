@@ -379,50 +379,98 @@ out:
 	return rc;
 }
 
+/* The planner's sample: the filter tested on the first ids, until
+ * TSDB_PLAN_SAMPLE_HITS matched or sample_cap ids were tested.  Its
+ * cursor and the offsets of the records that matched are kept, so that a
+ * scan chosen afterwards starts where the sample stopped instead of
+ * testing those ids again: sampling then costs a scan nothing. */
+typedef struct sample {
+	rbt_cursor c;
+	int r;              /* rbt_first/rbt_next's last answer; 0 before sampling */
+	uint64_t *hits;     /* records that matched */
+	size_t nhits, cap;
+} sample;
+
+static uint64_t sample_cap(const tsdb_db *db)
+{
+	uint64_t cap = db->nseries / 16;
+	return cap < TSDB_PLAN_SAMPLE ? TSDB_PLAN_SAMPLE : cap;
+}
+
+static int plan_sample(tsdb_db *db, const tsdb_query *q, sample *sm, tsdb_search_stats *st, tsdb_err *err)
+{
+	uint64_t cap = sample_cap(db);
+	rbt_cursor_init(&sm->c, &db->snap, &rbt_key_bytes, db->ids);
+	for (sm->r = rbt_first(&sm->c, err); sm->r == 1; sm->r = rbt_next(&sm->c, err)) {
+		if (st->sampled >= cap ||
+		    (st->sampled >= TSDB_PLAN_SAMPLE && st->sample_matched >= TSDB_PLAN_SAMPLE_HITS))
+			break;
+		tsdb_rec rec;
+		if (tsdb_rec_read(db, sm->c.node.value, 0, &rec, err) < 0)
+			return -1;
+		if ((int64_t)rec.row == q->exclude_row)
+			continue;
+		st->sampled++;
+		if (!tsdb_pred_match_text(q->where, rec.meta, rec.meta_len))
+			continue;
+		st->sample_matched++;
+		uint64_t *h = tsdb_grow(sm->hits, &sm->cap, sm->nhits + 1, sizeof *h, err);
+		if (!h)
+			return -1;
+		sm->hits = h;
+		sm->hits[sm->nhits++] = rec.off;
+	}
+	return sm->r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
+}
+
+/* The lower bound against the current bound, then the visit: what a scan
+ * does with a series that passed the filter.  0, or -1 on error. */
+static int scan_visit(tsdb_db *db, const tsdb_query *q, const visitor *v, int prune, const tsdb_rec *rec,
+		      tsdb_err *err)
+{
+	if (prune && rec_lower_bound(db, q, rec) > v->bound(v->ctx) + TSDB_PRUNE_SLACK)
+		return 0;
+	return isnan(v->visit(v->ctx, rec, err)) ? -1 : 0;
+}
+
 /* Every stored series in id order: the filter, then (prune != 0) the
  * lower bound against the current bound, then the visit.  Brute force is
- * the unpruned scan; so is a database without vantage points. */
-static int scan_all(tsdb_db *db, const tsdb_query *q, const visitor *v, int prune,
+ * the unpruned scan; so is a database without vantage points.  After a
+ * sample (sm->r != 0) it takes the sample's matches and goes on from
+ * where the sample stopped. */
+static int scan_all(tsdb_db *db, const tsdb_query *q, const visitor *v, int prune, sample *sm,
 		    tsdb_search_stats *st, tsdb_err *err)
 {
-	rbt_cursor c;
-	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
-	int r;
-	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
+	tsdb_rec rec;
+	int r = sm->r;
+	if (r) {
+		st->visited += st->sampled;
+		st->tested += st->sampled;
+		st->matched += st->sample_matched;
+		for (size_t i = 0; i < sm->nhits; i++)
+			if (tsdb_rec_read(db, sm->hits[i], 0, &rec, err) < 0 ||
+			    scan_visit(db, q, v, prune, &rec, err) < 0)
+				return -1;
+	} else {
+		rbt_cursor_init(&sm->c, &db->snap, &rbt_key_bytes, db->ids);
+		r = rbt_first(&sm->c, err);
+	}
+	for (; r == 1; r = rbt_next(&sm->c, err)) {
 		st->visited++;
-		tsdb_rec rec;
-		if (tsdb_rec_read(db, c.node.value, 0, &rec, err) < 0)
+		if (tsdb_rec_read(db, sm->c.node.value, 0, &rec, err) < 0)
 			return -1;
 		if ((int64_t)rec.row == q->exclude_row || !passes(q, &rec, st))
 			continue;
-		if (prune && rec_lower_bound(db, q, &rec) > v->bound(v->ctx) + TSDB_PRUNE_SLACK)
-			continue;
-		if (isnan(v->visit(v->ctx, &rec, err)))
+		if (scan_visit(db, q, v, prune, &rec, err) < 0)
 			return -1;
-	}
-	return r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
-}
-
-/* The planner's sample: the filter on the first TSDB_PLAN_SAMPLE ids. */
-static int plan_sample(tsdb_db *db, const tsdb_query *q, tsdb_search_stats *st, tsdb_err *err)
-{
-	rbt_cursor c;
-	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
-	int r;
-	for (r = rbt_first(&c, err); r == 1 && st->sampled < TSDB_PLAN_SAMPLE; r = rbt_next(&c, err)) {
-		tsdb_rec rec;
-		if (tsdb_rec_read(db, c.node.value, 0, &rec, err) < 0)
-			return -1;
-		st->sampled++;
-		st->sample_matched += (uint32_t)tsdb_pred_match_text(q->where, rec.meta, rec.meta_len);
 	}
 	return r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
 }
 
 /* The plan for q: brute force as asked, a scan where no index exists, the
  * caller's choice, or (filtered k-nearest) the sample's. */
-static int choose_plan(tsdb_db *db, const tsdb_query *q, int brute, uint32_t k, tsdb_search_stats *st,
-		       tsdb_err *err)
+static int choose_plan(tsdb_db *db, const tsdb_query *q, int brute, uint32_t k, sample *sm,
+		       tsdb_search_stats *st, tsdb_err *err)
 {
 	if (brute)
 		st->plan = TSDB_PLAN_BRUTE;
@@ -433,7 +481,7 @@ static int choose_plan(tsdb_db *db, const tsdb_query *q, int brute, uint32_t k, 
 	else if (!q->where || k == 0)
 		st->plan = TSDB_PLAN_WALK;
 	else {
-		if (plan_sample(db, q, st, err) < 0)
+		if (plan_sample(db, q, sm, st, err) < 0)
 			return -1;
 		double expected = st->sampled ? ((double)st->sample_matched + 0.5) / st->sampled *
 							(double)db->nseries : 0;
@@ -442,12 +490,12 @@ static int choose_plan(tsdb_db *db, const tsdb_query *q, int brute, uint32_t k, 
 	return 0;
 }
 
-static int run_plan(tsdb_db *db, const tsdb_query *q, const visitor *v, tsdb_search_stats *st,
+static int run_plan(tsdb_db *db, const tsdb_query *q, const visitor *v, sample *sm, tsdb_search_stats *st,
 		    tsdb_err *err)
 {
 	if (st->plan == TSDB_PLAN_WALK)
 		return vp_walk(db, q, v, st, err);
-	return scan_all(db, q, v, st->plan == TSDB_PLAN_SCAN && db->nchosen > 0, st, err);
+	return scan_all(db, q, v, st->plan == TSDB_PLAN_SCAN && db->nchosen > 0, sm, st, err);
 }
 
 /* Stored data is checked for bounds on the search path, not checksummed:
@@ -493,11 +541,13 @@ static int knn(tsdb_db *db, const tsdb_query *q, uint32_t k, int brute, tsdb_hit
 	*nhits = 0;
 	if (k == 0)
 		return 0;
-	if (tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, brute, k, st, err) < 0)
-		return -1;
+	sample sm = {0};
 	knn_ctx cx = {.db = db, .q = q, .top = {.h = hits, .n = 0, .k = k}, .st = st};
 	visitor v = {.visit = knn_visit, .bound = knn_bound, .ctx = &cx};
-	if (run_plan(db, q, &v, st, err) < 0)
+	int rc = tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, brute, k, &sm, st, err) < 0 ||
+		 run_plan(db, q, &v, &sm, st, err) < 0;
+	free(sm.hits);
+	if (rc)
 		return -1;
 	qsort(hits, cx.top.n, sizeof *hits, hit_qsort_cmp);
 	*nhits = cx.top.n;
@@ -561,11 +611,13 @@ int tsdb_search_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t
 	*truncated = 0;
 	if (!(radius >= 0) || !isfinite(radius))
 		return tsdb_errf(err, TSDB_E_INVALID_ARG, "radius must be a finite number >= 0");
-	if (tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, 0, 0, st, err) < 0)
-		return -1;
+	sample sm = {0};
 	within_ctx cx = {.db = db, .q = q, .radius = radius, .st = st};
 	visitor v = {.visit = within_visit, .bound = within_bound, .ctx = &cx};
-	if (run_plan(db, q, &v, st, err) < 0) {
+	int rc = tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, 0, 0, &sm, st, err) < 0 ||
+		 run_plan(db, q, &v, &sm, st, err) < 0;
+	free(sm.hits);
+	if (rc) {
 		free(cx.h);
 		return -1;
 	}
