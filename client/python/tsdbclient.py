@@ -9,6 +9,8 @@
     c.within("ts-000001", radius=0.3)
     c.get("ts-000001")["v"]
     c.list(prefix="ts-00", limit=10)
+    c.with_id("ts-000001", k=10, where={"level": "C", "order": {">=": 4}})
+    c.select(where={"level": "C"}, fields=["order"], sort_by="-order", limit=10)
 
 Each call opens one connection, sends one request and reads one response,
 as the protocol says.  An answer other than OK raises the exception of its
@@ -127,20 +129,34 @@ class Client:
         """Stored ids in byte order: {"ids": [...], "more": bool}."""
         return self.call(_request("list", prefix=prefix, after=after, limit=limit))
 
-    def with_id(self, id, k=5, shape=None):
+    def with_id(self, id, k=5, shape=None, where=None):
         """The k stored series nearest to stored series id (itself left out):
-        a list of {"id", "distance"} (with "shape" when asked)."""
-        return self.call(_request("with_id", id=id, k=k, shape=shape))["results"]
+        a list of {"id", "distance"} (with "shape" when asked).  where (a
+        filter, a dict as in PROTOCOL.md's "Filters") keeps only the series
+        whose metadata matches: the k nearest among them."""
+        return self.call(_request("with_id", id=id, k=k, shape=shape, where=where))["results"]
 
-    def with_ts(self, ts, k=5, shape=None):
+    def with_ts(self, ts, k=5, shape=None, where=None):
         """The k stored series nearest to the series ts: {"t": [...], "v": [...]},
-        [[t...], [v...]] or [[t, v], ...]."""
-        return self.call(_request("with_ts", ts=ts, k=k, shape=shape))["results"]
+        [[t...], [v...]] or [[t, v], ...]; where as for with_id."""
+        return self.call(_request("with_ts", ts=ts, k=k, shape=shape, where=where))["results"]
 
-    def within(self, id=None, radius=0.0, ts=None, limit=None, shape=None):
+    def within(self, id=None, radius=0.0, ts=None, limit=None, shape=None, where=None):
         """Every stored series within radius of stored series id or of the
-        series ts: the payload, {"results": [...], "truncated": bool, ...}."""
-        return self.call(_request("within", id=id, ts=ts, radius=radius, limit=limit, shape=shape))
+        series ts (matching where, if given): the payload, {"results": [...],
+        "truncated": bool, ...}."""
+        return self.call(_request("within", id=id, ts=ts, radius=radius, limit=limit, shape=shape,
+                                  where=where))
+
+    def select(self, where=None, fields=None, sort_by=None, limit=None, offset=None):
+        """The series whose metadata matches where (all without it): the
+        payload {"count", "offset", "more", "results": [{"id", ["meta"]}]}.
+        fields None gives ids only, [] all the metadata, a list those fields;
+        sort_by "FIELD", "+FIELD" or "-FIELD" (by id without it); limit and
+        offset page through the matches."""
+        additional = {k: v for k, v in (("sort_by", sort_by), ("limit", limit), ("offset", offset))
+                      if v is not None}
+        return self.call(_request("select", md=where, fields=fields, additional=additional or None))
 
     # ---- the exchange ----------------------------------------------------
 

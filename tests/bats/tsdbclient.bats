@@ -2,7 +2,7 @@
 # tsdbclient.bats - the Python client module (client/python/tsdbclient.py)
 # against served databases: every op as plain Python objects, the same
 # answers as the local search, one exception class per status, TCP and
-# unix addresses, integer ids.
+# unix addresses, integer ids, filters and select.
 
 bats_require_minimum_version 1.5.0
 
@@ -14,7 +14,12 @@ setup_file() {
 	serve_tcp NODB "$BATS_FILE_TMPDIR/nodb.log" --db "$BATS_FILE_TMPDIR/none"
 	export SOCK="$BATS_FILE_TMPDIR/tsdb.sock"
 	serve "$SOCK" "$BATS_FILE_TMPDIR/unix.log" --db "$DB"
-	export TCP NODB
+	# with the course's metadata, for the filters
+	export MDB="$BATS_FILE_TMPDIR/mdb"
+	tsdb init --db "$MDB" --length 64 >/dev/null
+	tsdb gen --meta --length 64 500 | tsdb insert --db "$MDB" - >/dev/null
+	serve_tcp META "$BATS_FILE_TMPDIR/meta.log" --db "$MDB"
+	export TCP NODB META
 }
 
 teardown_file() {
@@ -111,4 +116,27 @@ except InvalidKey as e:
     assert "12" in e.error, e.error
 print("ok")'
 	[ "$output" = ok ]
+}
+
+@test "filters and select: the local answers, exactly" {
+	local where='{"level": "C", "order": {">=": 0}}'
+	run -0 env WHERE="$where" PYTHONPATH="$TSDB_ROOT/client/python" "$PYTHON" -c '
+import json, os
+from tsdbclient import Client, InvalidComponent
+c = Client(os.environ["META"], timeout=10)
+where = json.loads(os.environ["WHERE"])
+print(json.dumps([[h["id"], h["distance"]] for h in c.with_id("ts-000003", k=7, where=where)]))
+page = c.select(where=where, fields=["order"], sort_by="-order", limit=5)
+assert page["more"] is True and len(page["results"]) == 5, page
+orders = [r["meta"]["order"] for r in page["results"]]
+assert orders == sorted(orders, reverse=True), orders
+print(page["count"])
+try:
+    c.select(where={"level": {"=~": "C"}})
+except InvalidComponent as e:
+    print(e.error)'
+	echo "$output"
+	[ "$(jq -c . <<<"${lines[0]}")" = "$(tsdb search --db "$MDB" --json --brute --id ts-000003 -k 7 --where "$where" | jq -c '[.results[] | [.id, .distance]]')" ]
+	[ "${lines[1]}" -eq "$(tsdb select --db "$MDB" --where "$where" --limit 100000 | wc -l)" ]
+	[ "${lines[2]}" = 'md.level: unknown operator "=~"' ]
 }
