@@ -254,7 +254,7 @@ demo:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build-fuzz
-FUZZ_NAMES   := request series dbfile handler pred
+FUZZ_NAMES   := request series dbfile handler pred lang
 FUZZ_SAN      = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS   = -std=c17 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla -D_GNU_SOURCE \
                 -D_FILE_OFFSET_BITS=64 -Iinclude $(PKG_CFLAGS) $(FUZZ_SAN)

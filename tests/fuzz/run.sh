@@ -14,7 +14,7 @@ build=${1:?usage: run.sh BUILD SECONDS [NAME...]}
 seconds=${2:?usage: run.sh BUILD SECONDS [NAME...]}
 shift 2
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(request series dbfile handler pred)
+[ ${#names[@]} -gt 0 ] || names=(request series dbfile handler pred lang)
 here=$(cd "$(dirname "$0")" && pwd)
 
 # Per target: the largest input (a request frame or series file bigger

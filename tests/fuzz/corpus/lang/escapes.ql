@@ -1,0 +1,1 @@
+(select (where (= f "\" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00 é 😀")))

@@ -1,0 +1,1 @@
+(list (prefix "ts-") (after "ts-9") (limit 100))

@@ -1,0 +1,1 @@
+(select (where (not (not (not (not (not (not (not (not (exists f)))))))))))

@@ -1,0 +1,1 @@
+(select (where (or (< "mag V" 12.5) (missing period))) (fields *) (sort -"mag V") (offset 20))

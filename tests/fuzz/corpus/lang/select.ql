@@ -1,0 +1,1 @@
+(select (where (> period 0.5)) (fields order mean) (sort -order) (limit 10))

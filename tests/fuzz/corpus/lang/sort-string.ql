@@ -1,0 +1,1 @@
+(select (sort + "odd name") (fields a "b c" d.e-f _g))

@@ -1,0 +1,1 @@
+(top 5 (like-file "x.dat_folded"))

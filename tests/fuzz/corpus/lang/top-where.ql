@@ -1,0 +1,1 @@
+(top 10 (like "ts-000001") (where (and (>= order 4) (= level "C"))))

@@ -1,0 +1,1 @@
+(within 0.1 (like-file "x.dat_folded"))

@@ -1,0 +1,1 @@
+(within 0.1 (like "ts-7") (limit 50) (shape 16))
