@@ -29,6 +29,7 @@
 #include "err.h"
 #include "numparse.h"
 #include "proto.h"
+#include "querylang.h"
 #include "series.h"
 #include "svgplot.h"
 
@@ -51,7 +52,7 @@ extern const char simsearch_manual_usage[];
 
 static const tsdb_cli cli = {.prog = "simsearch", .try_more = " for more information"};
 
-enum mode { MODE_NEAREST, MODE_WITHIN, MODE_GET, MODE_INFO, MODE_LIST };
+enum mode { MODE_NEAREST, MODE_WITHIN, MODE_GET, MODE_INFO, MODE_LIST, MODE_SELECT };
 
 typedef struct options {
 	enum mode mode;
@@ -68,10 +69,11 @@ typedef struct options {
 	bool sparkline;
 	const char *plot;     /* --plot FILE, or NULL */
 	const char *where;    /* --where JSON text, or NULL */
+	const char *query;    /* --query TEXT (docs/QUERY.md), or NULL */
 } options;
 
 enum { OPT_ID = 256, OPT_WITHIN, OPT_SERVER, OPT_TIMEOUT, OPT_JSON, OPT_NOSPARK, OPT_PREFIX,
-       OPT_AFTER, OPT_LIMIT, OPT_PLOT, OPT_WHERE, OPT_VERSION };
+       OPT_AFTER, OPT_LIMIT, OPT_PLOT, OPT_WHERE, OPT_QUERY, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{"id", required_argument, NULL, OPT_ID},
@@ -85,6 +87,7 @@ static const struct option longopts[] = {
 	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"plot", required_argument, NULL, OPT_PLOT},
 	{"where", required_argument, NULL, OPT_WHERE},
+	{"query", required_argument, NULL, OPT_QUERY},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -127,6 +130,7 @@ static int value_opt(int c, char **argv, options *o, bool *within)
 	case OPT_PREFIX: o->prefix = optarg; return -1;
 	case OPT_AFTER: o->after = optarg; return -1;
 	case OPT_WHERE: o->where = optarg; return -1;
+	case OPT_QUERY: o->query = optarg; return -1;
 	case OPT_PLOT:
 		if (!*optarg)
 			return tsdb_cli_usage(&cli, "--plot: expected a file name");
@@ -200,6 +204,32 @@ static int search_args(options *o, char **pos, int npos, bool within)
 	return -1;
 }
 
+/* --query: the whole request; only the connection options and --json,
+ * --no-sparkline and --plot go with it.  The mode is the query's op. */
+static int query_args(options *o, int npos, bool within)
+{
+	if (npos || o->id || within || o->k || o->where || o->limit || o->prefix || o->after)
+		return tsdb_cli_usage(&cli, "--query is the whole request: no FILE, command, -k, --id, --within, "
+					    "--where, --limit, --prefix or --after with it");
+	tsdb_ql_result r;
+	tsdb_err err;
+	if (tsdb_ql_compile(o->query, strlen(o->query), &r, &err))
+		return tsdb_cli_usage(&cli, "--query: %s", err.msg);
+	static const struct {
+		const char *op;
+		enum mode mode;
+	} modes[] = {{"with_id", MODE_NEAREST}, {"with_ts", MODE_NEAREST}, {"within", MODE_WITHIN},
+		     {"get", MODE_GET}, {"info", MODE_INFO}, {"list", MODE_LIST}, {"select", MODE_SELECT}};
+	const char *op = json_string_value(json_object_get(r.request, "op"));
+	for (size_t i = 0; op && i < sizeof modes / sizeof modes[0]; i++)
+		if (strcmp(op, modes[i].op) == 0)
+			o->mode = modes[i].mode;
+	tsdb_ql_result_free(&r);
+	if (o->plot && o->mode != MODE_NEAREST && o->mode != MODE_WITHIN)
+		return tsdb_cli_usage(&cli, "--plot draws the answer of a search: (top ...) or (within ...)");
+	return -1;
+}
+
 static bool is_command(const char *a)
 {
 	return a && (strcmp(a, "get") == 0 || strcmp(a, "info") == 0 || strcmp(a, "list") == 0);
@@ -219,6 +249,8 @@ static int parse_args(int argc, char **argv, options *o)
 			return rc;
 	char **pos = argv + optind;
 	int npos = argc - optind;
+	if (o->query)
+		return query_args(o, npos, within);
 	if (npos > 0 && is_command(pos[0]))
 		return command_args(o, pos, npos, within);
 	return search_args(o, pos, npos, within);
@@ -271,9 +303,43 @@ static bool want_shape(const options *o)
 	return o->sparkline && !o->json && isatty(STDOUT_FILENO);
 }
 
+/* The request of --query (already compiled once by query_args): the
+ * query's, with the series of (like-file F) read here and the shapes a
+ * plot or a terminal's sparklines need. */
+static json_t *query_request(const options *o, tsdb_err *err)
+{
+	tsdb_ql_result r;
+	if (tsdb_ql_compile(o->query, strlen(o->query), &r, err))
+		return NULL;
+	json_t *req = r.request;
+	r.request = NULL;
+	int bad = 0;
+	if (r.ts_file) {
+		json_t *ts = read_series(r.ts_file, err);
+		if (!ts) {
+			json_decref(req);
+			tsdb_ql_result_free(&r);
+			return NULL;
+		}
+		bad |= json_object_set_new(req, "ts", ts);
+	}
+	tsdb_ql_result_free(&r);
+	if ((o->mode == MODE_NEAREST || o->mode == MODE_WITHIN) && !json_object_get(req, "shape") &&
+	    (o->plot || want_shape(o)))
+		bad |= json_object_set_new(req, "shape", json_integer(o->plot ? PLOT_POINTS : SPARK_POINTS));
+	if (bad) {
+		json_decref(req);
+		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		return NULL;
+	}
+	return req;
+}
+
 /* The request for o, or NULL with err filled (a local error). */
 static json_t *build_request(const options *o, tsdb_err *err)
 {
+	if (o->query)
+		return query_request(o, err);
 	static const char *const ops[] = {[MODE_GET] = "get", [MODE_INFO] = "info",
 					  [MODE_LIST] = "list"};
 	json_t *req = json_object();
@@ -475,6 +541,26 @@ static void render_list(const json_t *p)
 		fprintf(stderr, "simsearch: more ids follow; continue with --after '%s'\n", last);
 }
 
+/* One line per result: the id, then its metadata (when asked) as JSON. */
+static void render_select(const json_t *p)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(p, "results"), i, r) {
+		fputs(str_or(json_object_get(r, "id"), "?"), stdout);
+		const json_t *meta = json_object_get(r, "meta");
+		if (meta) {
+			char *text = json_dumps(meta, JSON_COMPACT | JSON_ENCODE_ANY);
+			printf("\t%s", text ? text : "?");
+			free(text);
+		}
+		putchar('\n');
+	}
+	if (json_is_true(json_object_get(p, "more")))
+		fprintf(stderr, "simsearch: %lld series match; more follow (offset)\n",
+			(long long)json_integer_value(json_object_get(p, "count")));
+}
+
 static int render(const options *o, const json_t *payload)
 {
 	if (!payload)
@@ -496,6 +582,8 @@ static int render(const options *o, const json_t *payload)
 		render_info(payload);
 	} else if (o->mode == MODE_LIST) {
 		render_list(payload);
+	} else if (o->mode == MODE_SELECT) {
+		render_select(payload);
 	} else {
 		render_results(o, payload);
 	}

@@ -51,6 +51,7 @@ enum {
 	OPT_ALL_FIELDS,
 	OPT_SORT,
 	OPT_OFFSET,
+	OPT_QUERY,
 };
 
 struct cmd;

@@ -9,7 +9,9 @@
 #include "input.h"
 #include "numparse.h"
 #include "payload.h"
+#include "proto.h"
 #include "query.h"
+#include "querylang.h"
 #include "select.h"
 
 /* Bounds on what the command line controls. */
@@ -17,7 +19,7 @@
 #define WITHIN_LIMIT_DEFAULT 100000ull
 
 struct search_args {
-	const char *db, *id, *file, *where;
+	const char *db, *id, *file, *where, *query;
 	uint64_t k, limit;
 	double radius;
 	int within, json, brute, explain;
@@ -29,6 +31,12 @@ struct search_args {
 static int check_args(struct search_args *a, int nargs, char **args, int k_given,
 		      int limit_given)
 {
+	if (a->query) {
+		if (a->id || nargs || k_given || limit_given || a->within || a->where)
+			return usage_error("--query is the whole search: no FILE, --id, -k, --within, --limit or "
+					   "--where with it");
+		return -1;
+	}
 	if (a->id && nargs)
 		return usage_error("give --id ID or a FILE, not both");
 	if (!a->id && nargs != 1)
@@ -39,7 +47,7 @@ static int check_args(struct search_args *a, int nargs, char **args, int k_given
 		return usage_error("-k and --within exclude each other");
 	if (!a->within && limit_given)
 		return usage_error("--limit applies to --within");
-	if (a->plan != TSDB_PLAN_AUTO && !a->where)
+	if (a->plan != TSDB_PLAN_AUTO && !a->where && !a->query)
 		return usage_error("--plan applies to a search with --where");
 	return -1;
 }
@@ -57,6 +65,7 @@ static int search_opts(const struct cmd *self, int argc, char **argv, struct sea
 		{"where", required_argument, NULL, OPT_WHERE},
 		{"plan", required_argument, NULL, OPT_PLAN},
 		{"explain", no_argument, NULL, OPT_EXPLAIN},
+		{"query", required_argument, NULL, OPT_QUERY},
 		COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
@@ -96,6 +105,9 @@ static int search_opts(const struct cmd *self, int argc, char **argv, struct sea
 			break;
 		case OPT_EXPLAIN:
 			a->explain = 1;
+			break;
+		case OPT_QUERY:
+			a->query = optarg;
 			break;
 		default:
 			if ((rc = common_opt(self, c, &a->db)) >= 0)
@@ -181,6 +193,83 @@ out:
 	return rc;
 }
 
+static int print_select(json_t *p, int with_meta);
+
+/* The series of (like-file F) as the request's "ts". */
+static int query_series(json_t *req, const char *path, tsdb_err *e)
+{
+	tsdb_batch b;
+	tsdb_batch_init(&b);
+	int rc = tsdb_input_load_query(&b, path, e);
+	json_t *ts = rc ? NULL : tsdb_series_to_json(&b.series[0]);
+	tsdb_batch_free(&b);
+	if (rc)
+		return -1;
+	json_object_del(ts, "id");
+	json_object_del(ts, "meta");
+	if (!ts || json_object_set_new(req, "ts", ts))
+		return tsdb_errf(e, TSDB_E_UNKNOWN, "out of memory");
+	return 0;
+}
+
+/* --query: compiled (querylang.h), then decoded as the server decodes it,
+ * so that the query means here what it means to the server; a search or
+ * a select on the local database. */
+static int run_query(tsdb_db *d, const char *dir, struct search_args *a)
+{
+	tsdb_ql_result ql;
+	tsdb_err e = {0};
+	if (tsdb_ql_compile(a->query, strlen(a->query), &ql, &e))
+		return usage_error("--query: %s", e.msg);
+	const char *op = json_string_value(json_object_get(ql.request, "op"));
+	int rc = EX_FAIL;
+	tsdb_request req = {0};
+	char *text = NULL;
+	if (strcmp(op, "with_id") && strcmp(op, "with_ts") && strcmp(op, "within") && strcmp(op, "select")) {
+		rc = usage_error("--query: (%s ...) is not a search; use 'tsdb %s'", op, op);
+		goto out;
+	}
+	if (ql.ts_file && query_series(ql.request, ql.ts_file, &e)) {
+		fail(&e);
+		goto out;
+	}
+	tsdb_limits lim;
+	tsdb_limits_default(&lim);
+	text = json_dumps(ql.request, JSON_COMPACT);
+	if (!text || tsdb_request_decode(text, strlen(text), &lim, &req, &e)) {
+		rc = text ? usage_error("--query: %s", e.msg) : EX_FAIL;
+		goto out;
+	}
+	if (req.op == TSDB_OP_SELECT) {
+		tsdb_select_spec spec = {.where = req.where, .fields = req.fields,
+					 .sort_field = req.has_sort ? req.sort_field : NULL,
+					 .sort_len = req.sort_len, .sort_desc = req.sort_desc,
+					 .offset = req.offset, .limit = req.limit};
+		json_t *p = tsdb_select_run(d, &spec, &e);
+		rc = !p ? fail_in(dir, &e) : a->json ? print_json(p) : print_select(p, req.fields != NULL);
+		goto out;
+	}
+	tsdb_query_spec spec = {.id = req.has_id ? req.id : NULL, .id_len = req.id_len,
+				.series = &req.ts, .within = req.op == TSDB_OP_WITHIN, .k = req.k,
+				.radius = req.radius, .limit = req.limit, .brute = a->brute,
+				.where = req.where, .plan = a->plan};
+	a->within = spec.within;
+	a->radius = req.radius;
+	a->limit = req.limit;
+	tsdb_query_result r;
+	if (tsdb_query_run(d, &spec, &r, &e)) {
+		fail_in(dir, &e);
+		goto out;
+	}
+	rc = print_result(d, dir, a, &r);
+	tsdb_query_result_free(&r);
+out:
+	free(text);
+	tsdb_request_free(&req);
+	tsdb_ql_result_free(&ql);
+	return rc;
+}
+
 int cmd_search(const struct cmd *self, int argc, char **argv)
 {
 	struct search_args a = {.k = 5, .limit = WITHIN_LIMIT_DEFAULT};
@@ -191,7 +280,7 @@ int cmd_search(const struct cmd *self, int argc, char **argv)
 	tsdb_db d;
 	if (open_db(&d, a.db, &dir))
 		return EX_FAIL;
-	rc = run_search(&d, dir, &a);
+	rc = a.query ? run_query(&d, dir, &a) : run_search(&d, dir, &a);
 	tsdb_db_close(&d);
 	return rc;
 }
