@@ -112,6 +112,12 @@ static void check_request(const tsdb_request *req, const tsdb_limits *lim)
 		die("accepted request has an invalid series", NULL);
 	if (req->shape > 256)
 		die("shape out of range", NULL);
+	if (req->where && req->op != TSDB_OP_WITH_ID && req->op != TSDB_OP_WITH_TS &&
+	    req->op != TSDB_OP_WITHIN && req->op != TSDB_OP_SELECT)
+		die("a filter on an op that takes none", tsdb_op_name(req->op));
+	/* a compiled filter answers on any metadata without crashing */
+	if (req->where)
+		(void)tsdb_pred_match_text(req->where, "{\"a\":1}", 7);
 	switch (req->op) {
 	case TSDB_OP_WITH_ID:
 	case TSDB_OP_GET:
@@ -135,6 +141,15 @@ static void check_request(const tsdb_request *req, const tsdb_limits *lim)
 			die("accepted list with a bad limit", NULL);
 		break;
 	case TSDB_OP_INFO:
+		break;
+	case TSDB_OP_SELECT:
+		if (req->limit < 1 || req->limit > lim->max_limit || req->offset > INT32_MAX)
+			die("accepted select with a bad limit or offset", NULL);
+		if (req->fields && (!json_is_array(req->fields) ||
+				    json_array_size(req->fields) > TSDB_SELECT_MAX_FIELDS))
+			die("accepted select with bad fields", NULL);
+		if (req->has_sort && (req->sort_len == 0 || req->sort_len != strlen(req->sort_field)))
+			die("accepted select with a bad sort field", NULL);
 		break;
 	default:
 		snprintf(buf, sizeof buf, "%d", (int)req->op);
