@@ -6,7 +6,8 @@
  * matches are remembered (record offset and id, pointing into the
  * mapping), and only a sort field or the requested metadata makes a
  * record's metadata be parsed.  Cost: O(n) filter tests, O(m log m) for
- * m matches when sorted, and the page's metadata.
+ * m matches when sorted, and the page's metadata; memory: one entry per
+ * match plus copies of string sort keys, never the parsed metadata.
  */
 #include "select.h"
 
@@ -23,7 +24,7 @@ typedef struct match {
 	size_t id_len;
 	int group;          /* 0 number, 1 string, 2 boolean, 3 the rest */
 	long double num;    /* exact for every int64 and every double */
-	const char *str;
+	char *str;          /* owned copy: a sorted select keeps no parsed metadata */
 	size_t str_len;
 	int boolean;
 	int desc;
@@ -84,9 +85,9 @@ static json_t *meta_object(const tsdb_rec *rec)
 	return m;
 }
 
-/* The sort key of one match; strings point into its parsed metadata,
- * which *keep then owns. */
-static void sort_key(const tsdb_select_spec *spec, const tsdb_rec *rec, match *m, json_t **keep)
+/* The sort key of one match (a string copied, so that memory is the keys',
+ * not every match's parsed metadata); -1 when out of memory. */
+static int sort_key(const tsdb_select_spec *spec, const tsdb_rec *rec, match *m, tsdb_err *err)
 {
 	m->group = 3;
 	m->desc = spec->sort_desc;
@@ -100,13 +101,19 @@ static void sort_key(const tsdb_select_spec *spec, const tsdb_rec *rec, match *m
 		m->num = (long double)json_real_value(v);
 	} else if (json_is_string(v)) {
 		m->group = 1;
-		m->str = json_string_value(v);
 		m->str_len = json_string_length(v);
+		m->str = malloc(m->str_len + 1);
+		if (!m->str) {
+			json_decref(meta);
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory for the sort keys");
+		}
+		memcpy(m->str, json_string_value(v), m->str_len + 1);
 	} else if (json_is_boolean(v)) {
 		m->group = 2;
 		m->boolean = json_is_true(v);
 	}
-	*keep = meta;
+	json_decref(meta);
+	return 0;
 }
 
 /* {"id"[, "meta"]} of one result. */
@@ -155,8 +162,7 @@ static json_t *result(const tsdb_db *db, const tsdb_select_spec *spec, const mat
 json_t *tsdb_select_run(const tsdb_db *db, const tsdb_select_spec *spec, tsdb_err *err)
 {
 	match *ms = NULL;
-	json_t **keep = NULL;
-	size_t n = 0, cap = 0, keep_cap = 0;
+	size_t n = 0, cap = 0;
 	json_t *payload = NULL, *results = NULL;
 	rbt_cursor c;
 	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
@@ -172,14 +178,9 @@ json_t *tsdb_select_run(const tsdb_db *db, const tsdb_select_spec *spec, tsdb_er
 			goto out;
 		ms = grown;
 		ms[n] = (match){.off = rec.off, .id = rec.id, .id_len = rec.id_len};
-		if (spec->sort_field) {
-			json_t **k = tsdb_grow(keep, &keep_cap, n + 1, sizeof *keep, err);
-			if (!k)
-				goto out;
-			keep = k;
-			sort_key(spec, &rec, &ms[n], &keep[n]);
-		}
-		n++;
+		n++;  /* counted before its key, so that out frees a key half made */
+		if (spec->sort_field && sort_key(spec, &rec, &ms[n - 1], err) < 0)
+			goto out;
 	}
 	if (r < 0) {
 		tsdb_errctx(err, "%s", db->path);
@@ -217,9 +218,8 @@ json_t *tsdb_select_run(const tsdb_db *db, const tsdb_select_spec *spec, tsdb_er
 	}
 out:
 	json_decref(results);
-	for (size_t i = 0; keep && i < n; i++)
-		json_decref(keep[i]);
-	free(keep);
+	for (size_t i = 0; i < n; i++)
+		free(ms[i].str);
 	free(ms);
 	return payload;
 }
