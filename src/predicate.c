@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "grow.h"
+#include "utf8.h"
 
 #ifndef JSON_PARSER_MAX_DEPTH
 #define JSON_PARSER_MAX_DEPTH 2048 /* jansson 2.14's jansson_config.h */
@@ -157,30 +158,6 @@ static int32_t hex4(const unsigned char *t, size_t len, size_t i)
 	return v;
 }
 
-static size_t utf8_encode(uint32_t cp, unsigned char out[4])
-{
-	if (cp < 0x80) {
-		out[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (unsigned char)(0xC0 | cp >> 6);
-		out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (unsigned char)(0xE0 | cp >> 12);
-		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-		out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (unsigned char)(0xF0 | cp >> 18);
-	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-	out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 enum decoded { UNIT_BAD = -1, UNIT_END = 0, UNIT_BYTES = 1 };
 
 /* Decodes the next character of a string literal's body at t[*i]: its
@@ -245,7 +222,7 @@ static enum decoded decode_unit(const unsigned char *t, size_t len, size_t *i, u
 	}
 	if (cp == 0)
 		*nul = 1;
-	*n = utf8_encode((uint32_t)cp, out);
+	*n = tsdb_utf8_encode((uint32_t)cp, out);
 	*i = at;
 	return UNIT_BYTES;
 }

@@ -37,6 +37,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "utf8.h"
+
 /* The nesting a request may use (docs/PROTOCOL.md, "Requests"; proto.h's
  * TSDB_JSON_MAX_DEPTH, which this module may not include): the request
  * object is level 1. */
@@ -341,30 +343,6 @@ static int str_append(compiler *c, const void *bytes, size_t n, tsdb_ql_pos open
 	return 0;
 }
 
-static size_t utf8_encode(uint32_t cp, unsigned char out[4])
-{
-	if (cp < 0x80) {
-		out[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (unsigned char)(0xC0 | cp >> 6);
-		out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (unsigned char)(0xE0 | cp >> 12);
-		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-		out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (unsigned char)(0xF0 | cp >> 18);
-	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-	out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 /* The four hex digits after "\u" at the cursor; -1 when they are not. */
 static long hex4(const compiler *c)
 {
@@ -434,7 +412,7 @@ static int lex_escape(compiler *c, tsdb_ql_pos opened)
 		cp = 0x10000 + (((uint32_t)unit - 0xD800) << 10) + ((uint32_t)low - 0xDC00);
 	}
 	unsigned char utf8[4];
-	return str_append(c, utf8, utf8_encode(cp, utf8), opened);
+	return str_append(c, utf8, tsdb_utf8_encode(cp, utf8), opened);
 }
 
 static int lex_string(compiler *c, token *t)
@@ -768,6 +746,24 @@ static json_t *parse_radius(compiler *c)
 	return v;
 }
 
+/* The current string token as a JSON string, the lexer moved past it;
+ * NULL once the compiler has failed (here or before: out of memory). */
+static json_t *take_string(compiler *c)
+{
+	if (c->failed)
+		return NULL;
+	json_t *v = json_stringn(str_value(c), c->str_len);
+	if (!v) {
+		oom(c);
+		return NULL;
+	}
+	if (next(c)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 /* An id, a string of 1..255 bytes without control characters, after
  * the word `after` ("like", "get"). */
 static json_t *parse_id(compiler *c, const char *after)
@@ -792,18 +788,7 @@ static json_t *parse_id(compiler *c, const char *after)
 	else if (ctl >= 0)
 		fail(c, c->tok.at, TSDB_E_INVALID_ARG,
 		     "an id cannot contain control characters (this one has U+%04lX)", ctl);
-	if (c->failed)
-		return NULL;
-	json_t *v = json_stringn(str_value(c), c->str_len);
-	if (!v) {
-		oom(c);
-		return NULL;
-	}
-	if (next(c)) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
+	return take_string(c);
 }
 
 /* list's prefix: 0..255 bytes without control characters. */
@@ -820,18 +805,7 @@ static json_t *parse_prefix(compiler *c)
 	else if (ctl >= 0)
 		fail(c, c->tok.at, TSDB_E_INVALID_ARG,
 		     "a prefix cannot contain control characters (this one has U+%04lX)", ctl);
-	if (c->failed)
-		return NULL;
-	json_t *v = json_stringn(str_value(c), c->str_len);
-	if (!v) {
-		oom(c);
-		return NULL;
-	}
-	if (next(c)) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
+	return take_string(c);
 }
 
 /* like-file's file name: not empty, no NUL (the caller opens it as a C

@@ -155,6 +155,18 @@ static int print_result(tsdb_db *d, const char *dir, const struct search_args *a
 	return EX_OK;
 }
 
+/* Runs spec and prints its answer; the exit status. */
+static int run_spec(tsdb_db *d, const char *dir, const struct search_args *a, const tsdb_query_spec *spec)
+{
+	tsdb_query_result r;
+	tsdb_err e = {0};
+	if (tsdb_query_run(d, spec, &r, &e))
+		return fail_in(dir, &e);
+	int rc = print_result(d, dir, a, &r);
+	tsdb_query_result_free(&r);
+	return rc;
+}
+
 /* The query is a stored id, or the single series in a file (or stdin). */
 static int run_search(tsdb_db *d, const char *dir, const struct search_args *a)
 {
@@ -162,7 +174,6 @@ static int run_search(tsdb_db *d, const char *dir, const struct search_args *a)
 				.within = a->within, .k = (uint32_t)a->k, .radius = a->radius,
 				.limit = (uint32_t)a->limit, .brute = a->brute, .plan = a->plan};
 	tsdb_batch b;
-	tsdb_query_result r;
 	tsdb_err e = {0};
 	tsdb_pred *where = NULL;
 	int rc = EX_FAIL;
@@ -181,12 +192,7 @@ static int run_search(tsdb_db *d, const char *dir, const struct search_args *a)
 		}
 		spec.series = &b.series[0];
 	}
-	if (tsdb_query_run(d, &spec, &r, &e)) {
-		fail_in(dir, &e);
-		goto out;
-	}
-	rc = print_result(d, dir, a, &r);
-	tsdb_query_result_free(&r);
+	rc = run_spec(d, dir, a, &spec);
 out:
 	tsdb_pred_free(where);
 	tsdb_batch_free(&b);
@@ -256,13 +262,7 @@ static int run_query(tsdb_db *d, const char *dir, struct search_args *a)
 	a->within = spec.within;
 	a->radius = req.radius;
 	a->limit = req.limit;
-	tsdb_query_result r;
-	if (tsdb_query_run(d, &spec, &r, &e)) {
-		fail_in(dir, &e);
-		goto out;
-	}
-	rc = print_result(d, dir, a, &r);
-	tsdb_query_result_free(&r);
+	rc = run_spec(d, dir, a, &spec);
 out:
 	free(text);
 	tsdb_request_free(&req);
