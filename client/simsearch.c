@@ -33,7 +33,6 @@
 #include "series.h"
 #include "svgplot.h"
 
-
 enum exit_code {
 	EXIT_OKAY = 0,
 	EXIT_LOCAL = 1,    /* unreadable or invalid input file, --plot not written, out of memory */
