@@ -688,6 +688,21 @@ static long first_control(const compiler *c)
 
 /* ---- arguments ------------------------------------------------------------- */
 
+/* v, the value of the current token (NULL: out of memory), with the
+ * lexer moved past that token; NULL and v freed when that fails. */
+static json_t *consume(compiler *c, json_t *v)
+{
+	if (!v) {
+		oom(c);
+		return NULL;
+	}
+	if (next(c)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 /* An integer >= min right after the word `after` ("top", "limit"). */
 static json_t *parse_integer_arg(compiler *c, const char *after, json_int_t min,
 				 const char *rule)
@@ -705,16 +720,7 @@ static json_t *parse_integer_arg(compiler *c, const char *after, json_int_t min,
 		     describe(c, got, sizeof got));
 		return NULL;
 	}
-	json_t *v = json_integer(c->tok.integer);
-	if (!v) {
-		oom(c);
-		return NULL;
-	}
-	if (next(c)) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
+	return consume(c, json_integer(c->tok.integer));
 }
 
 /* within's radius: any finite number >= 0, sent as a real. */
@@ -734,34 +740,7 @@ static json_t *parse_radius(compiler *c)
 		     "the radius after \"within\" must be >= 0, got %s", describe(c, got, sizeof got));
 		return NULL;
 	}
-	json_t *v = json_real(r + 0.0);  /* -0 becomes 0 */
-	if (!v) {
-		oom(c);
-		return NULL;
-	}
-	if (next(c)) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
-}
-
-/* The current string token as a JSON string, the lexer moved past it;
- * NULL once the compiler has failed (here or before: out of memory). */
-static json_t *take_string(compiler *c)
-{
-	if (c->failed)
-		return NULL;
-	json_t *v = json_stringn(str_value(c), c->str_len);
-	if (!v) {
-		oom(c);
-		return NULL;
-	}
-	if (next(c)) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
+	return consume(c, json_real(r + 0.0));  /* -0 becomes 0 */
 }
 
 /* An id, a string of 1..255 bytes without control characters, after
@@ -788,7 +767,7 @@ static json_t *parse_id(compiler *c, const char *after)
 	else if (ctl >= 0)
 		fail(c, c->tok.at, TSDB_E_INVALID_ARG,
 		     "an id cannot contain control characters (this one has U+%04lX)", ctl);
-	return take_string(c);
+	return c->failed ? NULL : consume(c, json_stringn(str_value(c), c->str_len));
 }
 
 /* list's prefix: 0..255 bytes without control characters. */
@@ -805,7 +784,7 @@ static json_t *parse_prefix(compiler *c)
 	else if (ctl >= 0)
 		fail(c, c->tok.at, TSDB_E_INVALID_ARG,
 		     "a prefix cannot contain control characters (this one has U+%04lX)", ctl);
-	return take_string(c);
+	return c->failed ? NULL : consume(c, json_stringn(str_value(c), c->str_len));
 }
 
 /* like-file's file name: not empty, no NUL (the caller opens it as a C
@@ -822,16 +801,7 @@ static json_t *parse_file(compiler *c)
 		fail(c, c->tok.at, TSDB_E_INVALID_ARG, "a file name cannot contain \\u0000");
 	if (c->failed)
 		return NULL;
-	json_t *v = json_stringn(c->str, c->str_len);
-	if (!v) {
-		oom(c);
-		return NULL;
-	}
-	if (next(c)) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
+	return consume(c, json_stringn(c->str, c->str_len));
 }
 
 /* ---- field names and values ------------------------------------------------ */
@@ -971,15 +941,7 @@ static json_t *parse_scalar(compiler *c, const char *ctx)
 		expected(c, "a value (a number, a string, true or false) %s", ctx);
 		return NULL;
 	}
-	if (!v) {
-		oom(c);
-		return NULL;
-	}
-	if (next(c)) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
+	return consume(c, v);
 }
 
 /* ---- predicates ------------------------------------------------------------ */
