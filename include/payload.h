@@ -47,11 +47,10 @@ typedef struct tsdb_search_answer {
 	int truncated;
 	const tsdb_hit *hits;
 	uint32_t nhits;
-	uint64_t computed;
 	uint32_t shape;
 	const double *query_grid;
 	int filtered;
-	tsdb_search_stats stats;   /* the plan and the filter's counts */
+	tsdb_search_stats stats;   /* distances computed, the plan, the filter's counts */
 } tsdb_search_answer;
 
 json_t *tsdb_payload_search(const tsdb_db *db, const tsdb_search_answer *a, double *scratch,

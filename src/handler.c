@@ -125,7 +125,7 @@ static int op_search(tsdb_db *db, const tsdb_request *req, const tsdb_handler_co
 	if (tsdb_query_run(db, &spec, &r, err))
 		return -1;
 	log->results = r.answer.nhits;
-	log->computed = (int64_t)r.answer.computed;
+	log->computed = (int64_t)r.answer.stats.computed;
 	if (within)
 		log->truncated = r.answer.truncated;
 	double *scratch;

@@ -129,7 +129,7 @@ json_t *tsdb_payload_search(const tsdb_db *db, const tsdb_search_answer *a, doub
 	int bad = a->within ? json_object_set_new(p, "radius", json_real(a->radius))
 			    : json_object_set_new(p, "k", json_integer(a->k));
 	bad |= json_object_set_new(p, "series", json_integer((json_int_t)db->nseries));
-	bad |= json_object_set_new(p, "computed", json_integer((json_int_t)a->computed));
+	bad |= json_object_set_new(p, "computed", json_integer((json_int_t)a->stats.computed));
 	if (a->within)
 		bad |= json_object_set_new(p, "truncated", json_boolean(a->truncated));
 	if (a->filtered) {

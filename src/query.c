@@ -48,7 +48,6 @@ int tsdb_query_run(tsdb_db *db, const tsdb_query_spec *spec, tsdb_query_result *
 	r->answer.k = spec->k;
 	r->answer.radius = spec->radius;
 	r->answer.hits = r->hits;
-	r->answer.computed = st.computed;
 	r->answer.filtered = spec->where != NULL;
 	r->answer.stats = st;
 	r->answer.query_grid = r->query.grid;

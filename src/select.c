@@ -27,7 +27,6 @@ typedef struct match {
 	char *str;          /* owned copy: a sorted select keeps no parsed metadata */
 	size_t str_len;
 	int boolean;
-	int desc;
 } match;
 
 static int by_id(const match *a, const match *b)
@@ -39,7 +38,8 @@ static int by_id(const match *a, const match *b)
 	return a->id_len == b->id_len ? 0 : (a->id_len < b->id_len ? -1 : 1);
 }
 
-static int by_key(const void *pa, const void *pb)
+/* qsort_r's order; desc (a const int *) reverses the typed groups. */
+static int by_key(const void *pa, const void *pb, void *desc)
 {
 	const match *a = pa, *b = pb;
 	if (a->group != b->group)
@@ -61,7 +61,7 @@ static int by_key(const void *pa, const void *pb)
 		break;
 	}
 	if (c)
-		return a->desc ? -c : c;
+		return *(const int *)desc ? -c : c;
 	return by_id(a, b);
 }
 
@@ -90,7 +90,6 @@ static json_t *meta_object(const tsdb_rec *rec)
 static int sort_key(const tsdb_select_spec *spec, const tsdb_rec *rec, match *m, tsdb_err *err)
 {
 	m->group = 3;
-	m->desc = spec->sort_desc;
 	json_t *meta = meta_object(rec);
 	const json_t *v = meta ? json_object_getn(meta, spec->sort_field, spec->sort_len) : NULL;
 	if (json_is_integer(v)) {
@@ -188,7 +187,7 @@ json_t *tsdb_select_run(const tsdb_db *db, const tsdb_select_spec *spec, tsdb_er
 	}
 	/* The id index yields id order already; a sort field reorders. */
 	if (spec->sort_field && n)
-		qsort(ms, n, sizeof *ms, by_key);
+		qsort_r(ms, n, sizeof *ms, by_key, (void *)&spec->sort_desc);
 	results = json_array();
 	if (!results) {
 		oom(err);

@@ -100,7 +100,7 @@ static void test_search_answers(void)
 	REQUIRE(tsdb_search_knn(&db, &q, 3, h, &nh, NULL, &err) == 0 && nh == 3);
 	double scratch[8];
 
-	tsdb_search_answer a = {.k = 3, .hits = h, .nhits = nh, .computed = 11};
+	tsdb_search_answer a = {.k = 3, .hits = h, .nhits = nh, .stats = {.computed = 11}};
 	json_t *j = tsdb_payload_search(&db, &a, scratch, &err);
 	REQUIRE(j);
 	CHECK(json_object_size(j) == 4 && int_member(j, "k") == 3 && int_member(j, "series") == 30 &&
@@ -119,7 +119,7 @@ static void test_search_answers(void)
 
 	/* Radius form with shapes: radius and truncated instead of k. */
 	a = (tsdb_search_answer){.within = 1, .radius = 0.5, .truncated = 1, .hits = h, .nhits = 2,
-				 .computed = 30, .shape = 8, .query_grid = q.grid};
+				 .stats = {.computed = 30}, .shape = 8, .query_grid = q.grid};
 	j = tsdb_payload_search(&db, &a, scratch, &err);
 	REQUIRE(j);
 	CHECK(!json_object_get(j, "k") && json_real_value(json_object_get(j, "radius")) == 0.5);

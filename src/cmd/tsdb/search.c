@@ -123,7 +123,7 @@ static void explain(const tsdb_db *d, const tsdb_query_result *r)
 	const tsdb_search_stats *st = &r->answer.stats;
 	fprintf(stderr, "tsdb: plan %s over %llu series: %llu index entries visited, %llu distances computed",
 		tsdb_plan_name(st->plan), (unsigned long long)d->nseries, (unsigned long long)st->visited,
-		(unsigned long long)r->answer.computed);
+		(unsigned long long)st->computed);
 	if (r->answer.filtered) {
 		fprintf(stderr, ", filter tested on %llu series, %llu matched", (unsigned long long)st->tested,
 			(unsigned long long)st->matched);
