@@ -95,4 +95,43 @@ const char *tsdb_pred_field(const tsdb_pred *p, size_t i, size_t *len);
 int tsdb_pred_always_true(const tsdb_pred *p);
 int tsdb_pred_always_false(const tsdb_pred *p);
 
+/* For a planner with a sorted index per field: the values of one field a
+ * matching series can hold, as a few ranges to look up instead of
+ * testing every series.  A number is placed by its value as a double, an
+ * integer rounded to nearest: the indexes order int64 and real values on
+ * one axis, and rounding is monotone, so an integer x <= n still gives
+ * round(x) <= round(n) (distinct integers beyond 2^53 may round alike,
+ * which only widens a range). */
+enum tsdb_pred_range_kind { TSDB_PRED_RANGE_NUMBER, TSDB_PRED_RANGE_STRING, TSDB_PRED_RANGE_BOOL };
+
+typedef struct tsdb_pred_range {
+	enum tsdb_pred_range_kind kind;
+	/* NUMBER: lo <= round(x) <= hi, where round(x) is the value as a double (an integer
+	 * rounded to nearest, which is monotone, so bounds from integer operands rounded the
+	 * same way stay valid); -INFINITY / INFINITY when unbounded.
+	 * BOOL: lo <= x <= hi with false = 0, true = 1. */
+	double lo, hi;
+	/* STRING: slo <= x <= shi in byte order (memcmp, a prefix first); NULL = unbounded.
+	 * They point into the predicate (valid while it lives). */
+	const char *slo, *shi;
+	size_t slo_len, shi_len;
+} tsdb_pred_range;
+
+/* An "in" list is the widest single test, so one fits whole. */
+#define TSDB_PRED_MAX_RANGES TSDB_PRED_MAX_IN
+
+/* A necessary condition on field i (as numbered by tsdb_pred_field): every metadata
+ * object the predicate matches has, as top-level member field i, a number, a string or a
+ * boolean lying in one of the returned ranges (bounds inclusive).  Returns how many
+ * ranges were written to out (room for TSDB_PRED_MAX_RANGES): 0 means no series can
+ * match at all; -1 means the predicate bounds that field in no such way (a matching
+ * series may lack it, or hold any value, e.g. under "!=", "exists", "$not"), and also
+ * answers an i past the fields.  The ranges are sorted (numbers, then strings, then
+ * booleans; within a kind by lower bound) and disjoint (overlapping or touching ranges
+ * merged), so enumerating them never meets a series twice.  They may be wider than the
+ * exact set (the caller re-tests the predicate), never narrower: a strict bound stays
+ * inclusive, and where the exact answer would take more than TSDB_PRED_MAX_RANGES ranges
+ * (or memory runs out) a wider one is given.  Allocates scratch memory, frees it. */
+int tsdb_pred_field_ranges(const tsdb_pred *p, size_t i, tsdb_pred_range *out);
+
 #endif

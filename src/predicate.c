@@ -1,7 +1,8 @@
 /*
  * predicate.c - metadata filters: compiling a `where` object into a small
  * tree, and matching the tree against a series' metadata, parsed (json_t)
- * or as the stored JSON text.
+ * or as the stored JSON text; and, for the planner, deriving from the tree
+ * the ranges a field's value must lie in.
  *
  * Invariants:
  *  - A compiled predicate is immutable.  Its tree is an array of nodes
@@ -836,6 +837,323 @@ void tsdb_pred_free(tsdb_pred *p)
 	free(p->pool);
 	free(p->fields);
 	free(p);
+}
+
+/* ---- ranges of one field, for the planner -------------------------------- */
+
+/*
+ * Each node yields the ranges that the field's value of every series it
+ * matches lies in, or NO_BOUND.  A set only ever widens on the way up (a
+ * strict bound kept inclusive, an ALL child without a bound ignored, an
+ * intersection too long replaced by one of its operands, a failed
+ * allocation answered with NO_BOUND), so the root's is still a necessary
+ * condition.  Every list is sorted and disjoint, and coalesced: so ALL
+ * and ANY combine two lists in one merge pass.  Each list is allocated at
+ * its size (at most the operands below its node), not as a full
+ * TSDB_PRED_MAX_RANGES buffer per level of a filter 32 levels deep.
+ */
+#define NO_BOUND (-1)
+
+typedef tsdb_pred_range range;
+
+/* Sign of a's lower bound - b's (same kind); NULL, unbounded, first. */
+static int cmp_lo(const range *a, const range *b)
+{
+	if (a->kind != TSDB_PRED_RANGE_STRING)
+		return (a->lo > b->lo) - (a->lo < b->lo);
+	if (!a->slo || !b->slo)
+		return (a->slo != NULL) - (b->slo != NULL);
+	return cmp_bytes(a->slo, a->slo_len, b->slo, b->slo_len);
+}
+
+/* Sign of a's upper bound - b's (same kind); NULL, unbounded, last. */
+static int cmp_hi(const range *a, const range *b)
+{
+	if (a->kind != TSDB_PRED_RANGE_STRING)
+		return (a->hi > b->hi) - (a->hi < b->hi);
+	if (!a->shi || !b->shi)
+		return (a->shi == NULL) - (b->shi == NULL);
+	return cmp_bytes(a->shi, a->shi_len, b->shi, b->shi_len);
+}
+
+/* Does a start above the end of b (same kind)?  For a == b: is it empty? */
+static int starts_above(const range *a, const range *b)
+{
+	if (a->kind != TSDB_PRED_RANGE_STRING)
+		return a->lo > b->hi;
+	return a->slo && b->shi && cmp_bytes(a->slo, a->slo_len, b->shi, b->shi_len) > 0;
+}
+
+/* Does b, starting no lower than a, make one range with a?  When they share
+ * a value; booleans also when adjacent ([0, 0] and [1, 1] are [0, 1]). */
+static int joins(const range *a, const range *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	if (a->kind == TSDB_PRED_RANGE_BOOL)
+		return b->lo <= a->hi + 1;
+	return !starts_above(b, a);
+}
+
+static void set_hi(range *r, const range *from)
+{
+	r->hi = from->hi;
+	r->shi = from->shi;
+	r->shi_len = from->shi_len;
+}
+
+/* The documented order: kind (numbers, strings, booleans), then lower bound. */
+static int cmp_ranges(const range *a, const range *b)
+{
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	int c = cmp_lo(a, b);
+	return c ? c : cmp_hi(a, b);
+}
+
+static int cmp_ranges_qsort(const void *a, const void *b)
+{
+	return cmp_ranges(a, b);
+}
+
+/* Appends x, which sorts no lower than r[0..*n), coalescing. */
+static void append_range(range *r, size_t *n, const range *x)
+{
+	if (*n && joins(&r[*n - 1], x)) {
+		if (cmp_hi(x, &r[*n - 1]) > 0)
+			set_hi(&r[*n - 1], x);
+	} else {
+		r[(*n)++] = *x;
+	}
+}
+
+/* The values equal to the operand s.  An integer goes through the same
+ * rounding as the values it bounds: every comparison that holds exactly
+ * between an int64 and a double (cmp_int_real) or two int64s still holds,
+ * non-strict, once both are doubles.  -0.0 is taken as 0.0: the
+ * comparisons do not tell them apart, and sorting then need not either. */
+static range point_range(const tsdb_pred *p, const struct pred_scalar *s)
+{
+	range r = {.kind = TSDB_PRED_RANGE_NUMBER};
+	switch (s->kind) {
+	case SCALAR_INT:
+		r.lo = r.hi = (double)s->i;
+		break;
+	case SCALAR_REAL:
+		r.lo = r.hi = s->d + 0.0;
+		break;
+	case SCALAR_STRING:
+		r.kind = TSDB_PRED_RANGE_STRING;
+		r.slo = r.shi = p->pool + s->off;
+		r.slo_len = r.shi_len = s->len;
+		break;
+	case SCALAR_TRUE:
+	case SCALAR_FALSE:
+		r.kind = TSDB_PRED_RANGE_BOOL;
+		r.lo = r.hi = s->kind == SCALAR_TRUE;
+		break;
+	}
+	return r;
+}
+
+static void unbound_below(range *r)
+{
+	r->lo = r->kind == TSDB_PRED_RANGE_NUMBER ? -INFINITY : 0;
+	r->slo = NULL;
+	r->slo_len = 0;
+}
+
+static void unbound_above(range *r)
+{
+	r->hi = r->kind == TSDB_PRED_RANGE_NUMBER ? INFINITY : r->kind == TSDB_PRED_RANGE_BOOL;
+	r->shi = NULL;
+	r->shi_len = 0;
+}
+
+/* A value only satisfies an ordering or equality test, or one element of an
+ * "in", when it is of the operand's kind (compare answers UNORDERED
+ * otherwise): so these ranges also say "a number, a string or a boolean".
+ * "!=", "exists" and "exists": false bound nothing. */
+static int test_ranges(const tsdb_pred *p, const struct pred_node *n, size_t field, range **out)
+{
+	*out = NULL;
+	if (n->field != field)
+		return NO_BOUND;
+	switch (n->op) {
+	case OP_EQ:
+	case OP_LT:
+	case OP_LE:
+	case OP_GT:
+	case OP_GE:
+	case OP_IN:
+		break;
+	default:
+		return NO_BOUND;
+	}
+	if (n->count == 0) /* "in": [] */
+		return 0;
+	range *r = malloc(n->count * sizeof *r);
+	if (!r)
+		return NO_BOUND;
+	for (uint32_t k = 0; k < n->count; k++)
+		r[k] = point_range(p, &p->scalars[n->first + k]);
+	if (n->op == OP_LT || n->op == OP_LE)
+		unbound_below(&r[0]);
+	else if (n->op == OP_GT || n->op == OP_GE)
+		unbound_above(&r[0]);
+	qsort(r, n->count, sizeof *r, cmp_ranges_qsort);
+	size_t m = 0;
+	for (uint32_t k = 0; k < n->count; k++)
+		append_range(r, &m, &r[k]);
+	*out = r;
+	return (int)m; /* at most TSDB_PRED_MAX_IN */
+}
+
+/* a ∩ b into dst (room for na + nb: the pieces are at most na + nb - 1).
+ * Each piece lies inside one range of a and one of b, so the pieces are
+ * disjoint and come out sorted; and booleans, one range per list, give at
+ * most one piece, so the pieces are coalesced too. */
+static size_t intersect_ranges(const range *a, size_t na, const range *b, size_t nb, range *dst)
+{
+	size_t i = 0, j = 0, n = 0;
+	while (i < na && j < nb) {
+		if (a[i].kind != b[j].kind) {
+			if (a[i].kind < b[j].kind)
+				i++;
+			else
+				j++;
+			continue;
+		}
+		range x = cmp_lo(&a[i], &b[j]) >= 0 ? a[i] : b[j];
+		int a_ends_first = cmp_hi(&a[i], &b[j]) <= 0;
+		set_hi(&x, a_ends_first ? &a[i] : &b[j]);
+		if (!starts_above(&x, &x))
+			dst[n++] = x;
+		/* what ends first meets nothing further in the other list */
+		if (a_ends_first)
+			i++;
+		else
+			j++;
+	}
+	return n;
+}
+
+/* a ∪ b into dst (room for na + nb), merged in order, coalescing. */
+static size_t unite_ranges(const range *a, size_t na, const range *b, size_t nb, range *dst)
+{
+	size_t i = 0, j = 0, n = 0;
+	while (i < na || j < nb) {
+		const range *x = j == nb || (i < na && cmp_ranges(&a[i], &b[j]) <= 0) ? &a[i++] : &b[j++];
+		append_range(dst, &n, x);
+	}
+	return n;
+}
+
+static int node_ranges(const tsdb_pred *p, uint32_t at, size_t field, range **out);
+
+/* The intersection of the children that bound the field (if any does).
+ * Once it is empty no series matches, whatever the other children say. */
+static int all_ranges(const tsdb_pred *p, const struct pred_node *n, size_t field, range **out)
+{
+	range *have = NULL;
+	int nhave = NO_BOUND;
+	for (uint32_t c = n->child; c != NO_NODE && nhave != 0; c = p->nodes[c].next) {
+		range *r;
+		int nr = node_ranges(p, c, field, &r);
+		if (nr < 0)
+			continue;
+		if (nhave < 0) {
+			have = r;
+			nhave = nr;
+			continue;
+		}
+		size_t room = (size_t)nhave + (size_t)nr;
+		range *both = malloc(room * sizeof *both);
+		size_t nboth = both ? intersect_ranges(have, (size_t)nhave, r, (size_t)nr, both) : SIZE_MAX;
+		if (nboth <= TSDB_PRED_MAX_RANGES) {
+			free(have);
+			free(r);
+			have = both;
+			nhave = (int)nboth;
+		} else {
+			/* either operand is wider than the intersection, and fits */
+			free(both);
+			if (nr < nhave) {
+				free(have);
+				have = r;
+				nhave = nr;
+			} else {
+				free(r);
+			}
+		}
+	}
+	*out = have;
+	return nhave;
+}
+
+/* The union of the children's ranges, when every child bounds the field:
+ * one that does not lets a matching series hold anything. */
+static int any_ranges(const tsdb_pred *p, const struct pred_node *n, size_t field, range **out)
+{
+	range *have = NULL;
+	size_t nhave = 0;
+	*out = NULL;
+	for (uint32_t c = n->child; c != NO_NODE; c = p->nodes[c].next) {
+		range *r;
+		int nr = node_ranges(p, c, field, &r);
+		if (nr < 0) {
+			free(have);
+			free(r);
+			return NO_BOUND;
+		}
+		if (nr == 0 || nhave == 0) {
+			if (nr == 0) {
+				free(r);
+			} else {
+				have = r;
+				nhave = (size_t)nr;
+			}
+			continue;
+		}
+		range *u = malloc((nhave + (size_t)nr) * sizeof *u);
+		size_t nu = u ? unite_ranges(have, nhave, r, (size_t)nr, u) : 0;
+		free(have);
+		free(r);
+		if (!u || nu > TSDB_PRED_MAX_RANGES) {
+			free(u);
+			return NO_BOUND;
+		}
+		have = u;
+		nhave = nu;
+	}
+	*out = have;
+	return (int)nhave;
+}
+
+/* *out is the node's list (free it), or NULL. */
+static int node_ranges(const tsdb_pred *p, uint32_t at, size_t field, range **out)
+{
+	const struct pred_node *n = &p->nodes[at];
+	*out = NULL;
+	switch (n->kind) {
+	case NODE_ALL: return all_ranges(p, n, field, out);
+	case NODE_ANY: return any_ranges(p, n, field, out);
+	case NODE_TEST: return test_ranges(p, n, field, out);
+	case NODE_NOT: return NO_BOUND; /* the negation of a range is no range */
+	}
+	return NO_BOUND;
+}
+
+int tsdb_pred_field_ranges(const tsdb_pred *p, size_t i, tsdb_pred_range *out)
+{
+	if (i >= p->nfields)
+		return NO_BOUND;
+	range *r;
+	int n = node_ranges(p, 0, i, &r);
+	if (n > 0)
+		memcpy(out, r, (size_t)n * sizeof *r);
+	free(r);
+	return n;
 }
 
 /* ---- compiling ----------------------------------------------------------- */
