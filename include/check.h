@@ -4,7 +4,8 @@
  * every series record (bounds and checksum), and that all indexes agree:
  * the id index and every vantage-point index hold the same rows, each entry
  * points at the record it names, and each vantage-point key is exactly the
- * distance stored in that record.  With deep != 0 the derived data (grid,
+ * distance stored in that record; every metadata index holds exactly the
+ * keys the stored series' metadata gives (metaindex.h).  With deep != 0 the derived data (grid,
  * spectrum, self-kernel, vantage-point distances) is also recomputed from
  * the original points and compared bit for bit.  The error names the first
  * problem found.

@@ -13,6 +13,8 @@
  *     [0] TSDB_DB_MAGIC   [1] params record offset   [2] next row number
  *     [3] id index root   [4] id index count          [5] vantage points chosen
  *     [6 + 2i], [7 + 2i]  root and count of vantage-point index i
+ *     [6 + 2n]            (n vantage points chosen) the metadata index
+ *                         catalog record (metaindex.h); only in format 3
  *
  * Series record (8-aligned; doubles little-endian, read in place):
  *     u32 magic "TSER", u32 crc32c of bytes [8, size), u32 size, u32 row,
@@ -37,7 +39,9 @@
  *     pages.  Without them every candidate cost a page fault in a new
  *     handler process.
  * The id index maps id -> series record offset; vantage-point index i maps
- * (d(x, v_i), row) -> pivot row offset.  Every series is in the id index
+ * (d(x, v_i), row) -> pivot row offset; metadata index j maps (value of
+ * its field, row) -> series record offset (metaindex.h says which series
+ * have an entry).  Every series is in the id index
  * and, once vantage points are chosen, in every vantage-point index, all
  * of whose entries for it point at the same pivot row.
  */
@@ -50,6 +54,7 @@
 #include "cowfile.h"
 #include "err.h"
 #include "kernel.h"
+#include "metaindex.h"
 #include "rbkeys.h"
 #include "rbtree.h"
 #include "series.h"
@@ -59,8 +64,9 @@
 #endif
 
 #define TSDB_DB_MAGIC UINT64_C(0x3230424442445354) /* "TSDBDB02" */
-/* The database format version users see (info): the layout above. */
-#define TSDB_DB_FORMAT 2
+/* Format 3 is format 2 plus metadata indexes (the catalog word): a
+ * database without indexes stays format 2, which older readers read. */
+#define TSDB_DB_MAGIC_MIDX UINT64_C(0x3330424442445354) /* "TSDBDB03" */
 /* The layout before grid-first records and float32 pivot rows. */
 #define TSDB_DB_MAGIC_V1 UINT64_C(0x3130424442445354) /* "TSDBDB01" */
 #define TSDB_VP_MAX 40u
@@ -105,6 +111,9 @@ typedef struct tsdb_db {
 	rbt_root ids;
 	rbt_root vpidx[TSDB_VP_MAX];
 	uint64_t nseries;
+	uint32_t format;             /* 2, or 3 with metadata indexes */
+	uint32_t nmidx;              /* metadata indexes */
+	tsdb_midx midx[TSDB_MIDX_MAX];
 	tsdb_kernel kernel;          /* FFT plans: made on first use */
 	int kernel_ready;
 	int borrowed;                /* snap belongs to a writer (tsdb_db_attach) */
@@ -181,6 +190,9 @@ int tsdb_rec_series(const tsdb_rec *rec, tsdb_series *out, tsdb_err *err);
 typedef int (*tsdb_id_fn)(void *ctx, const char *id, size_t len, tsdb_err *err);
 int tsdb_db_list(const tsdb_db *db, const char *after, size_t after_len, const char *prefix,
 		 size_t prefix_len, uint64_t limit, tsdb_id_fn fn, void *ctx, int *more, tsdb_err *err);
+
+/* The metadata index of field, or NULL when it has none. */
+const tsdb_midx *tsdb_db_midx(const tsdb_db *db, const char *field, size_t len);
 
 /* Resamples a grid series to m points (for sparklines). */
 void tsdb_shape(const double *grid, uint32_t L, double *out, uint32_t m);

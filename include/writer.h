@@ -22,6 +22,9 @@
 /* Creates an empty database in dir (made if missing); refuses to touch an
  * existing one. */
 int tsdb_init(const char *dir, const tsdb_params *p, tsdb_err *err);
+/* The same with metadata indexes on fields[0..nfields) from the start. */
+int tsdb_init_indexed(const char *dir, const tsdb_params *p, const char *const *fields, const size_t *lens,
+		      size_t nfields, tsdb_err *err);
 
 typedef struct tsdb_insert_opts {
 	int replace;                  /* an id already stored is replaced, not an error */
@@ -53,5 +56,13 @@ int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after,
 /* Chooses vantage points anew (with nvp and seed; 0 keeps the stored ones)
  * and rebuilds every vantage-point index, in one commit. */
 int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, tsdb_err *err);
+
+/* Adds metadata indexes on fields[0..n) (metaindex.h) and fills them
+ * from every stored series, in one commit: readers see the database
+ * without them or with them complete. */
+int tsdb_index_add(const char *dir, const char *const *fields, const size_t *lens, size_t n, uint64_t *txn,
+		   tsdb_err *err);
+/* Drops the metadata index on field (TSDB_E_INVALID_KEY if there is none). */
+int tsdb_index_drop(const char *dir, const char *field, size_t len, uint64_t *txn, tsdb_err *err);
 
 #endif

@@ -197,6 +197,67 @@ static int check_vp_index(check_txn *cx, uint32_t i, tsdb_err *err)
 	return r < 0 ? -1 : 0;
 }
 
+/* The key metadata index ix gives the record at off; 0 when none. */
+static uint32_t expected_key(const tsdb_db *db, const tsdb_midx *ix, uint64_t off, uint8_t key[RBT_KEY_MAX],
+			     tsdb_err *err)
+{
+	tsdb_rec rec;
+	if (tsdb_rec_read(db, off, 0, &rec, err) < 0)
+		return UINT32_MAX;
+	json_t *m = tsdb_midx_parse(rec.meta, rec.meta_len);
+	uint32_t size = tsdb_midx_key(m, ix->field, rec.row, key);
+	json_decref(m);
+	return size;
+}
+
+/* Every entry of metadata index j is the key its record's metadata gives,
+ * pointing at that record; and as many series give a key as it holds
+ * entries.  Keys are unique, so that makes it exactly the set of keys the
+ * stored series give. */
+static int check_midx(check_txn *cx, uint32_t j, tsdb_err *err)
+{
+	tsdb_db *db = cx->db;
+	const tsdb_midx *ix = &db->midx[j];
+	rbt_stats st;
+	if (rbt_check(&db->snap, &rbt_key_metarow, ix->root, &st, err) < 0)
+		return tsdb_errctx(err, "%s: metadata index '%s'", db->path, ix->field);
+	cx->rep->nodes += st.nodes;
+	cx->rep->live_bytes += st.bytes;
+	cx->rep->trees++;
+	rbt_cursor c;
+	rbt_cursor_init(&c, &db->snap, &rbt_key_metarow, ix->root);
+	uint8_t key[RBT_KEY_MAX];
+	int r;
+	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
+		rowoff want = {rbt_metarow_row(c.node.key), 0};
+		rowoff *hit = bsearch(&want, cx->rows, cx->n, sizeof *cx->rows, rowoff_by_row);
+		uint32_t size = hit ? expected_key(db, ix, hit->off, key, err) : 0;
+		if (size == UINT32_MAX)
+			return -1;
+		if (!hit || hit->off != c.node.value || size != c.node.keysize || memcmp(key, c.node.key, size)) {
+			char what[RBT_KEY_MAX * 4 + 32];
+			rbt_key_metarow.describe(c.node.key, what, sizeof what);
+			return tsdb_errf(err, TSDB_E_CORRUPT,
+					 "%s: metadata index '%s' entry %s does not match a stored series", db->path,
+					 ix->field, what);
+		}
+	}
+	if (r < 0)
+		return tsdb_errctx(err, "%s: metadata index '%s'", db->path, ix->field);
+	uint64_t keyed = 0;
+	for (size_t i = 0; i < cx->n; i++) {
+		uint32_t size = expected_key(db, ix, cx->rows[i].off, key, err);
+		if (size == UINT32_MAX)
+			return -1;
+		keyed += size != 0;
+	}
+	if (keyed != ix->root.count)
+		return tsdb_errf(err, TSDB_E_CORRUPT,
+				 "%s: metadata index '%s' holds %llu entries but %llu series have the field",
+				 db->path, ix->field, (unsigned long long)ix->root.count, (unsigned long long)keyed);
+	return 0;
+}
+
 int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 {
 	memset(rep, 0, sizeof *rep);
@@ -213,6 +274,8 @@ int tsdb_check(tsdb_db *db, int deep, tsdb_check_report *rep, tsdb_err *err)
 		rc = check_ids(&cx, err);
 	for (uint32_t i = 0; rc == 0 && i < db->nchosen; i++)
 		rc = check_vp_index(&cx, i, err);
+	for (uint32_t j = 0; rc == 0 && j < db->nmidx; j++)
+		rc = check_midx(&cx, j, err);
 	if (rc == 0)
 		rep->series = cx.n;
 	tsdb_kernel_free(&cx.k);

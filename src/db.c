@@ -109,7 +109,8 @@ static int open_common(tsdb_db *db, tsdb_err *err)
 				 "%s: written by an older tsdb in a layout this build does not read; "
 				 "export its series with that version and insert them anew",
 				 db->path);
-	if (m->nwords < W_VP0 || m->words[W_MAGIC] != TSDB_DB_MAGIC)
+	int with_midx = m->nwords >= W_VP0 && m->words[W_MAGIC] == TSDB_DB_MAGIC_MIDX;
+	if (m->nwords < W_VP0 || (m->words[W_MAGIC] != TSDB_DB_MAGIC && !with_midx))
 		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: not a tsdb database (its commit record has no database words)",
 				 db->path);
 	db->params_off = m->words[W_PARAMS];
@@ -129,9 +130,21 @@ static int open_common(tsdb_db *db, tsdb_err *err)
 	if (m->words[W_CHOSEN] != db->nchosen)
 		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: commit and params record disagree on the vantage points",
 				 db->path);
-	if (m->nwords != W_VP0 + 2 * db->nchosen)
-		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: commit record has %u words for %u vantage points", db->path,
-				 m->nwords, db->nchosen);
+	uint32_t nwords = W_VP0 + 2 * db->nchosen + (uint32_t)with_midx;
+	if (m->nwords != nwords)
+		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: commit record has %u words for %u vantage points%s",
+				 db->path, m->nwords, db->nchosen, with_midx ? " and metadata indexes" : "");
+	db->format = with_midx ? 3 : 2;
+	if (with_midx) {
+		if (tsdb_midx_read(&db->snap, m->words[nwords - 1], db->midx, &db->nmidx, err) < 0)
+			return tsdb_errctx(err, "%s", db->path);
+		for (uint32_t i = 0; i < db->nmidx; i++)
+			if (db->midx[i].root.count > db->nseries)
+				return tsdb_errf(err, TSDB_E_CORRUPT,
+						 "%s: metadata index '%s' holds %llu entries for %llu series", db->path,
+						 db->midx[i].field, (unsigned long long)db->midx[i].root.count,
+						 (unsigned long long)db->nseries);
+	}
 	for (uint32_t i = 0; i < db->nchosen; i++) {
 		db->vpidx[i] = (rbt_root){m->words[W_VP0 + 2 * i], m->words[W_VP0 + 2 * i + 1]};
 		if (db->vpidx[i].count != db->nseries)
@@ -446,4 +459,12 @@ void tsdb_shape(const double *grid, uint32_t L, double *out, uint32_t m)
 			s += grid[i];
 		out[j] = s / (double)(b - a);
 	}
+}
+
+const tsdb_midx *tsdb_db_midx(const tsdb_db *db, const char *field, size_t len)
+{
+	for (uint32_t i = 0; i < db->nmidx; i++)
+		if (db->midx[i].field_len == len && !memcmp(db->midx[i].field, field, len))
+			return &db->midx[i];
+	return NULL;
 }

@@ -27,8 +27,18 @@ json_t *tsdb_payload_info(const tsdb_db *db, tsdb_err *err)
 {
 	char when[32];
 	const char *t = tsdb_commit_time(db, when, sizeof when);
-	json_t *p = json_pack("{s:I, s:I, s:f, s:I, s:b, s:I, s:I, s:I, s:s?, s:I}",
-			      "format_version", (json_int_t)TSDB_DB_FORMAT,
+	json_t *ix = json_array();
+	for (uint32_t i = 0; ix && i < db->nmidx; i++)
+		if (json_array_append_new(ix, json_pack("{s:s%, s:I}", "field", db->midx[i].field,
+							 db->midx[i].field_len, "entries",
+							 (json_int_t)db->midx[i].root.count))) {
+			json_decref(ix);
+			ix = NULL;
+		}
+	if (!ix)
+		return oom(err);
+	json_t *p = json_pack("{s:I, s:I, s:f, s:I, s:b, s:I, s:I, s:I, s:s?, s:I, s:o}",
+			      "format_version", (json_int_t)db->format,
 			      "length", (json_int_t)db->params.L,
 			      "mult", db->params.mult,
 			      "vantage_points", (json_int_t)db->params.nvp,
@@ -37,7 +47,8 @@ json_t *tsdb_payload_info(const tsdb_db *db, tsdb_err *err)
 			      "series", (json_int_t)db->nseries,
 			      "txn", (json_int_t)db->snap.meta.txn,
 			      "last_commit", t,
-			      "file_bytes", (json_int_t)db->snap.file_bytes);
+			      "file_bytes", (json_int_t)db->snap.file_bytes,
+			      "indexes", ix);
 	return p ? p : oom(err);
 }
 
@@ -106,6 +117,10 @@ static json_t *filter_json(const tsdb_db *db, const tsdb_search_stats *st)
 	json_t *f = json_object();
 	int bad = json_object_set_new(f, "plan", json_string(tsdb_plan_name(st->plan)));
 	bad |= json_object_set_new(f, "tested", json_integer((json_int_t)st->tested));
+	if (st->plan == TSDB_PLAN_INDEX) {
+		bad |= json_object_set_new(f, "index", json_string(st->index_field));
+		bad |= json_object_set_new(f, "index_entries", json_integer((json_int_t)st->index_entries));
+	}
 	if (st->plan != TSDB_PLAN_WALK) {
 		bad |= json_object_set_new(f, "matched", json_integer((json_int_t)st->matched));
 	} else if (st->sampled) {

@@ -20,6 +20,7 @@ static const char *const plan_names[] = {
 	[TSDB_PLAN_WALK] = "walk",
 	[TSDB_PLAN_SCAN] = "scan",
 	[TSDB_PLAN_BRUTE] = "brute",
+	[TSDB_PLAN_INDEX] = "index",
 };
 
 const char *tsdb_plan_name(enum tsdb_plan plan)
@@ -423,6 +424,128 @@ static int plan_sample(tsdb_db *db, const tsdb_query *q, sample *sm, tsdb_search
 	return sm->r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
 }
 
+/* ---- metadata indexes ---------------------------------------------------- */
+
+static int count_entry(void *ctx, uint64_t value, tsdb_err *err)
+{
+	(void)ctx;
+	(void)value;
+	(void)err;
+	return 0;
+}
+
+void tsdb_index_plan_free(tsdb_index_plan *ip)
+{
+	free(ip->ranges);
+	memset(ip, 0, sizeof *ip);
+}
+
+int tsdb_index_plan_choose(const tsdb_db *db, const tsdb_pred *where, uint64_t cap, tsdb_index_plan *ip,
+			   tsdb_err *err)
+{
+	memset(ip, 0, sizeof *ip);
+	if (!where || !db->nmidx)
+		return 0;
+	tsdb_pred_range *r = malloc(TSDB_PRED_MAX_RANGES * sizeof *r);
+	if (!r)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; i < tsdb_pred_field_count(where) && rc == 0; i++) {
+		size_t len;
+		const char *f = tsdb_pred_field(where, i, &len);
+		const tsdb_midx *ix = tsdb_db_midx(db, f, len);
+		int nr = ix ? tsdb_pred_field_ranges(where, i, r) : -1;
+		if (nr < 0)
+			continue;
+		/* Counting stops where this field would lose: past the cap, or
+		 * past the best field's count. */
+		uint64_t limit = ip->ix && ip->entries < cap ? ip->entries : cap, seen;
+		int more;
+		if ((rc = tsdb_midx_range(&db->snap, ix->root, r, nr, limit, count_entry, NULL, &seen, &more, err)) < 0)
+			break;
+		if (more || (ip->ix && seen >= ip->entries))
+			continue;
+		tsdb_pred_range *keep = ip->ranges ? ip->ranges : malloc(TSDB_PRED_MAX_RANGES * sizeof *r);
+		if (!keep) {
+			rc = tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+			break;
+		}
+		memcpy(keep, r, (size_t)nr * sizeof *r);
+		*ip = (tsdb_index_plan){.ix = ix, .ranges = keep, .nranges = nr, .entries = seen};
+	}
+	free(r);
+	if (rc < 0)
+		tsdb_index_plan_free(ip);
+	return rc < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
+}
+
+/* A series of the index plan that passed the filter: its record and the
+ * lower bound its own distances give. */
+typedef struct index_cand {
+	double lb;
+	uint64_t off;
+} index_cand;
+
+typedef struct index_run {
+	tsdb_db *db;
+	const tsdb_query *q;
+	tsdb_search_stats *st;
+	index_cand *c;
+	size_t n, cap;
+} index_run;
+
+static int index_collect(void *ctx, uint64_t off, tsdb_err *err)
+{
+	index_run *ir = ctx;
+	tsdb_rec rec;
+	if (tsdb_rec_read(ir->db, off, 0, &rec, err) < 0)
+		return -1;
+	if ((int64_t)rec.row == ir->q->exclude_row || !passes(ir->q, &rec, ir->st))
+		return 0;
+	index_cand *c = tsdb_grow(ir->c, &ir->cap, ir->n + 1, sizeof *c, err);
+	if (!c)
+		return -1;
+	ir->c = c;
+	ir->c[ir->n++] = (index_cand){rec_lower_bound(ir->db, ir->q, &rec), off};
+	return 0;
+}
+
+static int index_cand_cmp(const void *a, const void *b)
+{
+	const index_cand *x = a, *y = b;
+	return (x->lb > y->lb) - (x->lb < y->lb);
+}
+
+/* The series in the index's ranges: the filter on each, then the true
+ * distances of those that match in increasing lower bound, until the
+ * bound rules out the rest. */
+static int index_scan(tsdb_db *db, const tsdb_query *q, const visitor *v, const tsdb_index_plan *ip,
+		      tsdb_search_stats *st, tsdb_err *err)
+{
+	index_run ir = {.db = db, .q = q, .st = st};
+	uint64_t seen;
+	int more, rc = -1;
+	if (tsdb_midx_range(&db->snap, ip->ix->root, ip->ranges, ip->nranges, UINT64_MAX, index_collect, &ir,
+			    &seen, &more, err) < 0) {
+		tsdb_errctx(err, "%s", db->path);
+		goto out;
+	}
+	st->visited += seen;
+	if (ir.n)
+		qsort(ir.c, ir.n, sizeof *ir.c, index_cand_cmp);
+	for (size_t i = 0; i < ir.n; i++) {
+		if (ir.c[i].lb > v->bound(v->ctx) + TSDB_PRUNE_SLACK)
+			break;
+		tsdb_rec rec;
+		if (tsdb_rec_read(db, ir.c[i].off, 0, &rec, err) < 0 || isnan(v->visit(v->ctx, &rec, err)))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ir.c);
+	return rc;
+}
+
 /* The lower bound against the current bound, then the visit: what a scan
  * does with a series that passed the filter.  0, or -1 on error. */
 static int scan_visit(tsdb_db *db, const tsdb_query *q, const visitor *v, int prune, const tsdb_rec *rec,
@@ -467,32 +590,72 @@ static int scan_all(tsdb_db *db, const tsdb_query *q, const visitor *v, int prun
 	return r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
 }
 
-/* The plan for q: brute force as asked, a scan where no index exists, the
- * caller's choice, or (filtered k-nearest) the sample's. */
-static int choose_plan(tsdb_db *db, const tsdb_query *q, int brute, uint32_t k, sample *sm,
-		       tsdb_search_stats *st, tsdb_err *err)
+/* Entries in range the index plan takes without asking the sample: few
+ * enough that reading them beats anything, and that counting them when
+ * there are more costs little. */
+static uint64_t index_first_cap(const tsdb_db *db, const tsdb_query *q)
 {
+	if (q->plan == TSDB_PLAN_INDEX)
+		return UINT64_MAX;
+	uint64_t cap = db->nseries / TSDB_PLAN_INDEX_DIVISOR;
+	return cap < TSDB_PLAN_SAMPLE ? TSDB_PLAN_SAMPLE : cap > TSDB_PLAN_INDEX_FIRST_MAX ? TSDB_PLAN_INDEX_FIRST_MAX : cap;
+}
+
+static int index_plan_try(tsdb_db *db, const tsdb_query *q, uint64_t cap, tsdb_index_plan *ip,
+			  tsdb_search_stats *st, tsdb_err *err)
+{
+	if (tsdb_index_plan_choose(db, q->where, cap, ip, err) < 0)
+		return -1;
+	if (ip->ix) {
+		st->plan = TSDB_PLAN_INDEX;
+		st->index_field = ip->ix->field;
+		st->index_entries = ip->entries;
+	}
+	return 0;
+}
+
+/* The plan for q: brute force as asked; a metadata index that bounds the
+ * filter to few series (any search); a scan where no vantage point index
+ * exists; the caller's choice; or (filtered k-nearest) the cheapest by
+ * the sample's estimate of the matches (search.h). */
+static int choose_plan(tsdb_db *db, const tsdb_query *q, int brute, uint32_t k, sample *sm,
+		       tsdb_index_plan *ip, tsdb_search_stats *st, tsdb_err *err)
+{
+	int may_index = !brute && q->where && db->nmidx &&
+			(q->plan == TSDB_PLAN_AUTO || q->plan == TSDB_PLAN_INDEX);
+	uint64_t first_cap = index_first_cap(db, q);
+	if (may_index && index_plan_try(db, q, first_cap, ip, st, err) < 0)
+		return -1;
+	if (ip->ix)
+		return 0;
 	if (brute)
 		st->plan = TSDB_PLAN_BRUTE;
 	else if (db->nchosen == 0)
 		st->plan = TSDB_PLAN_SCAN;
-	else if (q->plan != TSDB_PLAN_AUTO)
+	else if (q->plan != TSDB_PLAN_AUTO && q->plan != TSDB_PLAN_INDEX)
 		st->plan = q->plan;
 	else if (!q->where || k == 0)
 		st->plan = TSDB_PLAN_WALK;
 	else {
 		if (plan_sample(db, q, sm, st, err) < 0)
 			return -1;
-		double expected = st->sampled ? ((double)st->sample_matched + 0.5) / st->sampled *
-							(double)db->nseries : 0;
-		st->plan = expected < TSDB_PLAN_SCAN_K * k ? TSDB_PLAN_SCAN : TSDB_PLAN_WALK;
+		double n = (double)db->nseries;
+		double s = st->sampled ? ((double)st->sample_matched + 0.5) / st->sampled : 1;
+		double walk = TSDB_PLAN_SCAN_K * k / s, best = walk < n ? walk : n;
+		st->plan = walk < n ? TSDB_PLAN_WALK : TSDB_PLAN_SCAN;
+		/* An index range the walk or scan would cost more than reading. */
+		uint64_t cap = (uint64_t)(best / TSDB_PLAN_INDEX_COST);
+		if (may_index && cap > first_cap && index_plan_try(db, q, cap, ip, st, err) < 0)
+			return -1;
 	}
 	return 0;
 }
 
-static int run_plan(tsdb_db *db, const tsdb_query *q, const visitor *v, sample *sm, tsdb_search_stats *st,
-		    tsdb_err *err)
+static int run_plan(tsdb_db *db, const tsdb_query *q, const visitor *v, sample *sm, const tsdb_index_plan *ip,
+		    tsdb_search_stats *st, tsdb_err *err)
 {
+	if (st->plan == TSDB_PLAN_INDEX)
+		return index_scan(db, q, v, ip, st, err);
 	if (st->plan == TSDB_PLAN_WALK)
 		return vp_walk(db, q, v, st, err);
 	return scan_all(db, q, v, st->plan == TSDB_PLAN_SCAN && db->nchosen > 0, sm, st, err);
@@ -542,11 +705,13 @@ static int knn(tsdb_db *db, const tsdb_query *q, uint32_t k, int brute, tsdb_hit
 	if (k == 0)
 		return 0;
 	sample sm = {0};
+	tsdb_index_plan ip = {0};
 	knn_ctx cx = {.db = db, .q = q, .top = {.h = hits, .n = 0, .k = k}, .st = st};
 	visitor v = {.visit = knn_visit, .bound = knn_bound, .ctx = &cx};
-	int rc = tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, brute, k, &sm, st, err) < 0 ||
-		 run_plan(db, q, &v, &sm, st, err) < 0;
+	int rc = tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, brute, k, &sm, &ip, st, err) < 0 ||
+		 run_plan(db, q, &v, &sm, &ip, st, err) < 0;
 	free(sm.hits);
+	tsdb_index_plan_free(&ip);
 	if (rc)
 		return -1;
 	qsort(hits, cx.top.n, sizeof *hits, hit_qsort_cmp);
@@ -612,11 +777,13 @@ int tsdb_search_within(tsdb_db *db, const tsdb_query *q, double radius, uint32_t
 	if (!(radius >= 0) || !isfinite(radius))
 		return tsdb_errf(err, TSDB_E_INVALID_ARG, "radius must be a finite number >= 0");
 	sample sm = {0};
+	tsdb_index_plan ip = {0};
 	within_ctx cx = {.db = db, .q = q, .radius = radius, .st = st};
 	visitor v = {.visit = within_visit, .bound = within_bound, .ctx = &cx};
-	int rc = tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, 0, 0, &sm, st, err) < 0 ||
-		 run_plan(db, q, &v, &sm, st, err) < 0;
+	int rc = tsdb_db_kernel(db, err) < 0 || choose_plan(db, q, 0, 0, &sm, &ip, st, err) < 0 ||
+		 run_plan(db, q, &v, &sm, &ip, st, err) < 0;
 	free(sm.hits);
+	tsdb_index_plan_free(&ip);
 	if (rc) {
 		free(cx.h);
 		return -1;

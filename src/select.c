@@ -2,12 +2,15 @@
  * select.c - the course's select (see select.h).
  *
  * One pass over the id index tests the filter on each record's stored
- * metadata text (predicate.h's text matcher, no parsing); only the
- * matches are remembered (record offset and id, pointing into the
- * mapping), and only a sort field or the requested metadata makes a
- * record's metadata be parsed.  Cost: O(n) filter tests, O(m log m) for
- * m matches when sorted, and the page's metadata; memory: one entry per
- * match plus copies of string sort keys, never the parsed metadata.
+ * metadata text (predicate.h's text matcher, no parsing) -- or, when a
+ * metadata index bounds the filter to at most a quarter of the series
+ * (tsdb_index_plan_choose), one pass over that range; only the matches
+ * are remembered (record offset and id, pointing into the mapping), and
+ * only a sort field or the requested metadata makes a record's metadata
+ * be parsed.  Cost: O(n) filter tests (O(range) with an index), O(m log
+ * m) for m matches when sorted, and the page's metadata; memory: one
+ * entry per match plus copies of string sort keys, never the parsed
+ * metadata.
  */
 #include "select.h"
 
@@ -16,6 +19,7 @@
 
 #include "grow.h"
 #include "payload.h"
+#include "search.h"
 
 /* A match, with its sort key when there is a sort field. */
 typedef struct match {
@@ -158,36 +162,76 @@ static json_t *result(const tsdb_db *db, const tsdb_select_spec *spec, const mat
 	return o;
 }
 
-json_t *tsdb_select_run(const tsdb_db *db, const tsdb_select_spec *spec, tsdb_err *err)
+/* The matches so far. */
+typedef struct matches {
+	const tsdb_db *db;
+	const tsdb_select_spec *spec;
+	match *ms;
+	size_t n, cap;
+} matches;
+
+/* The record at off, if it matches. */
+static int consider(void *ctx, uint64_t off, tsdb_err *err)
 {
-	match *ms = NULL;
-	size_t n = 0, cap = 0;
-	json_t *payload = NULL, *results = NULL;
+	matches *m = ctx;
+	tsdb_rec rec;
+	if (tsdb_rec_read(m->db, off, 0, &rec, err) < 0)
+		return -1;
+	if (m->spec->where && !tsdb_pred_match_text(m->spec->where, rec.meta, rec.meta_len))
+		return 0;
+	match *grown = tsdb_grow(m->ms, &m->cap, m->n + 1, sizeof *m->ms, err);
+	if (!grown)
+		return -1;
+	m->ms = grown;
+	m->ms[m->n] = (match){.off = rec.off, .id = rec.id, .id_len = rec.id_len};
+	m->n++;  /* counted before its key, so that the caller frees a key half made */
+	return m->spec->sort_field ? sort_key(m->spec, &rec, &m->ms[m->n - 1], err) : 0;
+}
+
+static int by_id_qsort(const void *a, const void *b)
+{
+	return by_id(a, b);
+}
+
+/* Every match, in id order or the index's. */
+static int find_matches(matches *m, int *id_order, tsdb_err *err)
+{
+	const tsdb_db *db = m->db;
+	tsdb_index_plan ip;
+	if (tsdb_index_plan_choose(db, m->spec->where, db->nseries / 4, &ip, err) < 0)
+		return -1;
+	*id_order = !ip.ix;
+	if (ip.ix) {
+		uint64_t seen;
+		int more;
+		int rc = tsdb_midx_range(&db->snap, ip.ix->root, ip.ranges, ip.nranges, UINT64_MAX, consider, m,
+					 &seen, &more, err);
+		tsdb_index_plan_free(&ip);
+		return rc < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
+	}
 	rbt_cursor c;
 	rbt_cursor_init(&c, &db->snap, &rbt_key_bytes, db->ids);
 	int r;
-	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err)) {
-		tsdb_rec rec;
-		if (tsdb_rec_read(db, c.node.value, 0, &rec, err) < 0)
-			goto out;
-		if (spec->where && !tsdb_pred_match_text(spec->where, rec.meta, rec.meta_len))
-			continue;
-		match *grown = tsdb_grow(ms, &cap, n + 1, sizeof *ms, err);
-		if (!grown)
-			goto out;
-		ms = grown;
-		ms[n] = (match){.off = rec.off, .id = rec.id, .id_len = rec.id_len};
-		n++;  /* counted before its key, so that out frees a key half made */
-		if (spec->sort_field && sort_key(spec, &rec, &ms[n - 1], err) < 0)
-			goto out;
-	}
-	if (r < 0) {
-		tsdb_errctx(err, "%s", db->path);
+	for (r = rbt_first(&c, err); r == 1; r = rbt_next(&c, err))
+		if (consider(m, c.node.value, err) < 0)
+			return -1;
+	return r < 0 ? tsdb_errctx(err, "%s", db->path) : 0;
+}
+
+json_t *tsdb_select_run(const tsdb_db *db, const tsdb_select_spec *spec, tsdb_err *err)
+{
+	matches m = {.db = db, .spec = spec};
+	json_t *payload = NULL, *results = NULL;
+	int id_order;
+	if (find_matches(&m, &id_order, err) < 0)
 		goto out;
-	}
+	match *ms = m.ms;
+	size_t n = m.n;
 	/* The id index yields id order already; a sort field reorders. */
 	if (spec->sort_field && n)
 		qsort_r(ms, n, sizeof *ms, by_key, (void *)&spec->sort_desc);
+	else if (!id_order && n)
+		qsort(ms, n, sizeof *ms, by_id_qsort);
 	results = json_array();
 	if (!results) {
 		oom(err);
@@ -217,8 +261,8 @@ json_t *tsdb_select_run(const tsdb_db *db, const tsdb_select_spec *spec, tsdb_er
 	}
 out:
 	json_decref(results);
-	for (size_t i = 0; i < n; i++)
-		free(ms[i].str);
-	free(ms);
+	for (size_t i = 0; i < m.n; i++)
+		free(m.ms[i].str);
+	free(m.ms);
 	return payload;
 }

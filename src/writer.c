@@ -37,6 +37,9 @@ typedef struct wstate {
 	rbt_wtree ids;
 	rbt_wtree vp[TSDB_VP_MAX];
 	uint32_t nvp_trees;           /* vantage-point trees open */
+	uint32_t nmidx;               /* metadata indexes of the next commit */
+	tsdb_midx midx[TSDB_MIDX_MAX];  /* their fields (roots: set at commit) */
+	rbt_wtree mtree[TSDB_MIDX_MAX];
 	uint64_t params_off;          /* for the next commit */
 	uint32_t nchosen;
 	uint32_t next_row;
@@ -79,6 +82,9 @@ static void ws_trees_free(wstate *ws)
 	for (uint32_t i = 0; i < ws->nvp_trees; i++)
 		rbt_w_free(&ws->vp[i]);
 	ws->nvp_trees = 0;
+	for (uint32_t i = 0; i < ws->nmidx; i++)
+		rbt_w_free(&ws->mtree[i]);
+	ws->nmidx = 0;
 }
 
 static void ws_close(wstate *ws)
@@ -101,6 +107,11 @@ static void ws_trees_open(wstate *ws)
 	ws->nvp_trees = ws->db.nchosen;
 	for (uint32_t i = 0; i < ws->nvp_trees; i++)
 		rbt_w_open(&ws->vp[i], &ws->w.snap, &rbt_key_distrow, ws->db.vpidx[i]);
+	ws->nmidx = ws->db.nmidx;
+	for (uint32_t i = 0; i < ws->nmidx; i++) {
+		ws->midx[i] = ws->db.midx[i];
+		rbt_w_open(&ws->mtree[i], &ws->w.snap, &rbt_key_metarow, ws->db.midx[i].root);
+	}
 	ws->params_off = ws->db.params_off;
 	ws->nchosen = ws->db.nchosen;
 	ws->next_row = ws->db.next_row;
@@ -140,12 +151,25 @@ static uint8_t *ws_buf(wstate *ws, size_t size, tsdb_err *err)
 	return ws->buf;
 }
 
+/* The commit words' tail: with metadata indexes, their catalog (the
+ * roots in ix) after the vantage points' words, and format 3.  Returns
+ * the number of words. */
+static int put_catalog(cow_writer *w, uint64_t *words, uint32_t nchosen, const tsdb_midx *ix, uint32_t nmidx,
+		       uint32_t *nwords, tsdb_err *err)
+{
+	*nwords = W_VP0 + 2 * nchosen;
+	words[W_MAGIC] = nmidx ? TSDB_DB_MAGIC_MIDX : TSDB_DB_MAGIC;
+	if (!nmidx)
+		return 0;
+	return tsdb_midx_append(w, ix, nmidx, &words[(*nwords)++], err);
+}
+
 /* Flushes every tree and commits; on failure nothing is committed. */
 static int ws_commit(wstate *ws, tsdb_err *err)
 {
-	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX];
+	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX + 1];
+	uint32_t nwords;
 	rbt_root r;
-	words[W_MAGIC] = TSDB_DB_MAGIC;
 	words[W_PARAMS] = ws->params_off;
 	words[W_NEXT_ROW] = ws->next_row;
 	if (rbt_w_flush(&ws->ids, &ws->w, &r, err) < 0)
@@ -159,7 +183,12 @@ static int ws_commit(wstate *ws, tsdb_err *err)
 		words[W_VP0 + 2 * i] = r.node;
 		words[W_VP0 + 2 * i + 1] = r.count;
 	}
-	if (cow_commit(&ws->w, words, W_VP0 + 2 * ws->nchosen, err) < 0)
+	for (uint32_t i = 0; i < ws->nmidx; i++)
+		if (rbt_w_flush(&ws->mtree[i], &ws->w, &ws->midx[i].root, err) < 0)
+			goto fail;
+	if (put_catalog(&ws->w, words, ws->nchosen, ws->midx, ws->nmidx, &nwords, err) < 0)
+		goto fail;
+	if (cow_commit(&ws->w, words, nwords, err) < 0)
 		return -1;
 	return tsdb_db_attach(&ws->db, &ws->w.snap, ws->path, err);
 fail:
@@ -270,9 +299,36 @@ static int append_params(wstate *ws, const tsdb_params *p, uint32_t nchosen, con
 
 /* ---- init --------------------------------------------------------------- */
 
+/* The indexes fields[0..n) (distinct valid names, at most TSDB_MIDX_MAX),
+ * empty, into ix. */
+static int midx_fields(const char *const *fields, const size_t *lens, size_t n, tsdb_midx *ix, tsdb_err *err)
+{
+	if (n > TSDB_MIDX_MAX)
+		return tsdb_errf(err, TSDB_E_TOO_LARGE, "%zu indexes asked for; a database has at most %u", n,
+				 TSDB_MIDX_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (tsdb_midx_field_check(fields[i], lens[i], err) < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (lens[j] == lens[i] && !memcmp(fields[j], fields[i], lens[i]))
+				return tsdb_errf(err, TSDB_E_DUPLICATE, "field '%s' is named twice", fields[i]);
+		memset(&ix[i], 0, sizeof ix[i]);
+		memcpy(ix[i].field, fields[i], lens[i]);
+		ix[i].field_len = lens[i];
+	}
+	return 0;
+}
+
 int tsdb_init(const char *dir, const tsdb_params *p, tsdb_err *err)
 {
-	if (tsdb_params_check(p, err) < 0)
+	return tsdb_init_indexed(dir, p, NULL, NULL, 0, err);
+}
+
+int tsdb_init_indexed(const char *dir, const tsdb_params *p, const char *const *fields, const size_t *lens,
+		      size_t nfields, tsdb_err *err)
+{
+	tsdb_midx ix[TSDB_MIDX_MAX];
+	if (tsdb_params_check(p, err) < 0 || midx_fields(fields, lens, nfields, ix, err) < 0)
 		return -1;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return tsdb_errno(err, errno, "%s: cannot create directory", dir);
@@ -295,9 +351,11 @@ int tsdb_init(const char *dir, const tsdb_params *p, tsdb_err *err)
 	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&ws.w, tmp, err) < 0)
 		goto out;
 	ws.db.params = *p;
-	uint64_t words[W_VP0] = {TSDB_DB_MAGIC, 0, 0, 0, 0, 0};
+	uint64_t words[W_VP0 + 1] = {0};
+	uint32_t nwords;
 	if (append_params(&ws, p, 0, NULL, NULL, NULL, NULL, NULL, &words[W_PARAMS], err) < 0 ||
-	    cow_commit(&ws.w, words, W_VP0, err) < 0)
+	    put_catalog(&ws.w, words, 0, ix, (uint32_t)nfields, &nwords, err) < 0 ||
+	    cow_commit(&ws.w, words, nwords, err) < 0)
 		goto out;
 	cow_writer_close(&ws.w);
 	rc = cow_replace(tmp, path, err);
@@ -566,6 +624,46 @@ static int vp_delete(wstate *ws, const tsdb_rec *rec, tsdb_err *err)
 	return 0;
 }
 
+/* The entries of the series at row (record at off, metadata meta) in
+ * metadata indexes [from, nmidx): added, or pointed at off if present. */
+static int midx_put(wstate *ws, uint32_t from, const char *meta, size_t meta_len, uint32_t row, uint64_t off,
+		    tsdb_err *err)
+{
+	if (from >= ws->nmidx)
+		return 0;
+	json_t *m = tsdb_midx_parse(meta, meta_len);
+	int rc = 0;
+	for (uint32_t i = from; i < ws->nmidx && rc == 0; i++) {
+		uint8_t key[RBT_KEY_MAX];
+		if (tsdb_midx_key(m, ws->midx[i].field, row, key) &&
+		    rbt_w_insert(&ws->mtree[i], key, off, 1, err) < 0)
+			rc = -1;
+	}
+	json_decref(m);
+	return rc;
+}
+
+/* The stored series rec leaves every metadata index. */
+static int midx_delete(wstate *ws, const tsdb_rec *rec, tsdb_err *err)
+{
+	if (!ws->nmidx)
+		return 0;
+	json_t *m = tsdb_midx_parse(rec->meta, rec->meta_len);
+	int rc = 0;
+	for (uint32_t i = 0; i < ws->nmidx && rc == 0; i++) {
+		uint8_t key[RBT_KEY_MAX];
+		if (!tsdb_midx_key(m, ws->midx[i].field, rec->row, key))
+			continue;
+		int r = rbt_w_delete(&ws->mtree[i], key, NULL, err);
+		if (r == 0)
+			tsdb_errf(err, TSDB_E_CORRUPT, "%s: series '%.*s' is missing from metadata index '%s'",
+				  ws->path, (int)rec->id_len, rec->id, ws->midx[i].field);
+		rc = r == 1 ? 0 : -1;
+	}
+	json_decref(m);
+	return rc;
+}
+
 /* Whether the committed id entry n is still in the batch's id tree with
  * the same record (not removed or replaced by this batch). */
 static int still_stored(wstate *ws, const rbt_node *n, tsdb_err *err)
@@ -642,7 +740,8 @@ static int restamp_one(void *ctx, wstate *ws, const rbt_node *node, const tsdb_r
 	vpdist_compute(cx->k, cx->vs, rec->spectrum, rec->log_self, vpd);
 	uint64_t off;
 	if (rewrite_record(ws, rec, vpd, cx->vs->n, &off, err) < 0 ||
-	    rbt_w_insert(&ws->ids, node->key, off, 1, err) < 0)
+	    rbt_w_insert(&ws->ids, node->key, off, 1, err) < 0 ||
+	    midx_put(ws, 0, rec->meta, rec->meta_len, rec->row, off, err) < 0)
 		return -1;
 	return cx->vs->n ? pivots_add(cx->pv, rec->row, off, vpd, err) : 0;
 }
@@ -872,7 +971,8 @@ static int insert_unindex_replaced(insert_txn *tx, tsdb_err *err)
 		uint8_t key[RBT_KEY_MAX];
 		rbt_bytes_put(key, tx->series[i].id, tx->series[i].id_len);
 		if (tsdb_rec_read(&tx->ws.db, tx->pr[i].old_off, 1, &old, err) < 0 ||
-		    vp_delete(&tx->ws, &old, err) < 0 || rbt_w_delete(&tx->ws.ids, key, NULL, err) < 0)
+		    vp_delete(&tx->ws, &old, err) < 0 || midx_delete(&tx->ws, &old, err) < 0 ||
+		    rbt_w_delete(&tx->ws.ids, key, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -929,7 +1029,9 @@ static int insert_append(insert_txn *tx, tsdb_err *err)
 		}
 		uint8_t key[RBT_KEY_MAX];
 		rbt_bytes_put(key, tx->series[i].id, tx->series[i].id_len);
-		if (rbt_w_insert(&tx->ws.ids, key, p->off, 1, err) < 0)
+		const tsdb_series *s = &tx->series[i];
+		if (rbt_w_insert(&tx->ws.ids, key, p->off, 1, err) < 0 ||
+		    midx_put(&tx->ws, 0, s->meta, s->meta_len, p->row, p->off, err) < 0)
 			return -1;
 		if (vs->n && pivots_add(&tx->pv, p->row, p->off, p->vpdist, err) < 0)
 			return -1;
@@ -1025,7 +1127,8 @@ int tsdb_remove(const char *dir, const char *const *ids, const size_t *lens, siz
 			goto out;
 		}
 		tsdb_rec rec;
-		if (tsdb_rec_read(&ws.db, off, 0, &rec, err) < 0 || vp_delete(&ws, &rec, err) < 0)
+		if (tsdb_rec_read(&ws.db, off, 0, &rec, err) < 0 || vp_delete(&ws, &rec, err) < 0 ||
+		    midx_delete(&ws, &rec, err) < 0)
 			goto out;
 	}
 	if (ws_commit(&ws, err) < 0)
@@ -1094,6 +1197,88 @@ out:
 	return rc;
 }
 
+/* ---- metadata indexes --------------------------------------------------- */
+
+typedef struct index_add_ctx {
+	uint32_t from;
+} index_add_ctx;
+
+static int index_one(void *ctx, wstate *ws, const rbt_node *node, const tsdb_rec *rec, tsdb_err *err)
+{
+	(void)node;
+	const index_add_ctx *cx = ctx;
+	return midx_put(ws, cx->from, rec->meta, rec->meta_len, rec->row, rec->off, err);
+}
+
+int tsdb_index_add(const char *dir, const char *const *fields, const size_t *lens, size_t n, uint64_t *txn,
+		   tsdb_err *err)
+{
+	wstate ws;
+	if (ws_open(&ws, dir, err) < 0)
+		return -1;
+	int rc = -1;
+	tsdb_midx ix[TSDB_MIDX_MAX];
+	index_add_ctx cx = {ws.nmidx};
+	if (n > TSDB_MIDX_MAX - ws.nmidx) {
+		tsdb_errf(err, TSDB_E_TOO_LARGE, "%s has %u indexes; a database has at most %u", dir, ws.nmidx,
+			  TSDB_MIDX_MAX);
+		goto out;
+	}
+	if (midx_fields(fields, lens, n, ix, err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (tsdb_db_midx(&ws.db, ix[i].field, ix[i].field_len)) {
+			tsdb_errf(err, TSDB_E_DUPLICATE, "field '%s' is already indexed in %s", ix[i].field, dir);
+			goto out;
+		}
+		ws.midx[ws.nmidx] = ix[i];
+		rbt_w_open(&ws.mtree[ws.nmidx++], &ws.w.snap, &rbt_key_metarow, (rbt_root){0, 0});
+	}
+	if (each_stored(&ws, index_one, &cx, err) < 0 || ws_commit(&ws, err) < 0)
+		goto out;
+	if (txn)
+		*txn = ws.w.snap.meta.txn;
+	rc = 0;
+out:
+	if (rc < 0)
+		cow_rollback(&ws.w);
+	ws_close(&ws);
+	return rc;
+}
+
+int tsdb_index_drop(const char *dir, const char *field, size_t len, uint64_t *txn, tsdb_err *err)
+{
+	wstate ws;
+	if (ws_open(&ws, dir, err) < 0)
+		return -1;
+	int rc = -1;
+	uint32_t at = 0;
+	while (at < ws.nmidx && !(ws.midx[at].field_len == len && !memcmp(ws.midx[at].field, field, len)))
+		at++;
+	if (at == ws.nmidx) {
+		tsdb_errf(err, TSDB_E_INVALID_KEY, "field '%.*s' is not indexed in %s", (int)len, field, dir);
+		goto out;
+	}
+	/* The dropped tree's nodes stay in the file until compaction, like
+	 * every superseded node: no reader can see them after this commit. */
+	rbt_w_free(&ws.mtree[at]);
+	for (uint32_t i = at; i + 1 < ws.nmidx; i++) {
+		ws.midx[i] = ws.midx[i + 1];
+		ws.mtree[i] = ws.mtree[i + 1];
+	}
+	ws.nmidx--;
+	if (ws_commit(&ws, err) < 0)
+		goto out;
+	if (txn)
+		*txn = ws.w.snap.meta.txn;
+	rc = 0;
+out:
+	if (rc < 0)
+		cow_rollback(&ws.w);
+	ws_close(&ws);
+	return rc;
+}
+
 /* ---- compact ------------------------------------------------------------ */
 
 typedef struct offmap {
@@ -1128,7 +1313,8 @@ static int remap_off(void *p, uint64_t v, uint64_t *out, tsdb_err *err)
 typedef struct compact_txn {
 	wstate ws;                    /* the locked database (the old file) */
 	cow_writer nw;                /* the new file */
-	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX];
+	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX + 1];
+	tsdb_midx midx[TSDB_MIDX_MAX];  /* the copied metadata indexes */
 	remap_ctx rm, pm;             /* records, pivot rows: old -> new offsets */
 } compact_txn;
 
@@ -1136,7 +1322,6 @@ typedef struct compact_txn {
 static int compact_header(compact_txn *cx, tsdb_err *err)
 {
 	const tsdb_db *db = &cx->ws.db;
-	cx->words[0] = TSDB_DB_MAGIC;
 	const uint8_t *params = cow_ptr(&db->snap, db->params_off, PARAMS_FIXED);
 	if (cow_append(&cx->nw, params, le32_get(params + 8), 8, &cx->words[W_PARAMS], err) < 0)
 		return -1;
@@ -1226,6 +1411,19 @@ static int compact_vp_trees(compact_txn *cx, tsdb_err *err)
 	return 0;
 }
 
+/* Every metadata index, pointing at the new records. */
+static int compact_midx_trees(compact_txn *cx, tsdb_err *err)
+{
+	const tsdb_db *db = &cx->ws.db;
+	for (uint32_t i = 0; i < db->nmidx; i++) {
+		cx->midx[i] = db->midx[i];
+		if (rbt_copy(&db->snap, &rbt_key_metarow, db->midx[i].root, &cx->nw, remap_off, &cx->rm,
+			     &cx->midx[i].root, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after, tsdb_err *err)
 {
 	compact_txn cx;
@@ -1238,10 +1436,13 @@ int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after,
 	if (tsdb_path_join(&tmp, dir, TSDB_DATA_FILE ".compact", err) < 0)
 		goto out;
 	unlink(tmp);
+	uint32_t nwords;
 	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&cx.nw, tmp, err) < 0 ||
 	    compact_header(&cx, err) < 0 || compact_records(&cx, err) < 0 ||
 	    compact_pivots(&cx, err) < 0 || compact_vp_trees(&cx, err) < 0 ||
-	    cow_commit(&cx.nw, cx.words, W_VP0 + 2 * cx.ws.db.nchosen, err) < 0)
+	    compact_midx_trees(&cx, err) < 0 ||
+	    put_catalog(&cx.nw, cx.words, cx.ws.db.nchosen, cx.midx, cx.ws.db.nmidx, &nwords, err) < 0 ||
+	    cow_commit(&cx.nw, cx.words, nwords, err) < 0)
 		goto out;
 	if (bytes_before)
 		*bytes_before = cx.ws.w.snap.size;

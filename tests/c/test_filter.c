@@ -8,7 +8,9 @@
  * metadata on 1,500 series, 100 series without metadata, and 40 whose
  * fields have other types (an integer field as a real or a string, a
  * string field as a number), so that missing fields and type mismatches
- * are met on every query.
+ * are met on every query.  The same again with metadata indexes on the
+ * fields (the index plan, forced and chosen), and select on the indexed
+ * database must give exactly the payload it gives without indexes.
  */
 #include "dbutil.h"
 
@@ -113,7 +115,7 @@ static tsdb_pred *compile(const char *text)
 	return p;
 }
 
-static int filtered_queries;
+static int filtered_queries, index_plans;
 
 /* REQUIRE for a helper that answers 0 on failure. */
 #define MUST(cond)                                                       \
@@ -130,7 +132,7 @@ static int one_filter(tsdb_db *db, const char *text, tsdb_rng *r, int nq)
 {
 	tsdb_pred *where = compile(text);
 	static const uint32_t ks[] = {1, 5, 20};
-	static const enum tsdb_plan plans[] = {TSDB_PLAN_AUTO, TSDB_PLAN_WALK, TSDB_PLAN_SCAN};
+	static const enum tsdb_plan plans[] = {TSDB_PLAN_AUTO, TSDB_PLAN_WALK, TSDB_PLAN_SCAN, TSDB_PLAN_INDEX};
 	tsdb_hit a[20], b[20];
 	tsdb_err err;
 	int ok = 1;
@@ -154,12 +156,13 @@ static int one_filter(tsdb_db *db, const char *text, tsdb_rng *r, int nq)
 		/* min(k, matches), matches counted by the brute force itself */
 		CHECKF(nb == (bst.matched < k ? bst.matched : k), "%s %s k=%u: %u results, %llu match", text,
 		       id, k, nb, (unsigned long long)bst.matched);
-		for (size_t pi = 0; pi < 3 && ok; pi++) {
+		for (size_t pi = 0; pi < 4 && ok; pi++) {
 			qu.plan = plans[pi];
 			uint32_t na;
 			tsdb_search_stats st;
 			MUST(tsdb_search_knn(db, &qu, k, a, &na, &st, &err) == 0);
 			filtered_queries++;
+			index_plans += st.plan == TSDB_PLAN_INDEX;
 			if (!same_hits(a, na, b, nb)) {
 				printf("# %s %s k=%u plan %s: %u results, brute force %u\n", text, id, k,
 				       tsdb_plan_name(st.plan), na, nb);
@@ -189,9 +192,26 @@ static int one_filter(tsdb_db *db, const char *text, tsdb_rng *r, int nq)
 	return ok;
 }
 
-static void test_filtered_search_exact(void)
+static const char *const indexed[] = {"order", "level", "mean", "vp", "blarg"};
+#define NINDEXED (sizeof indexed / sizeof indexed[0])
+
+static void add_indexes(const char *dir)
+{
+	size_t lens[NINDEXED];
+	for (size_t i = 0; i < NINDEXED; i++)
+		lens[i] = strlen(indexed[i]);
+	tsdb_err err;
+	if (tsdb_index_add(dir, indexed, lens, NINDEXED, NULL, &err) < 0) {
+		printf("# index add: %s\n", err.msg);
+		abort();
+	}
+}
+
+static void filtered_search_exact(int with_indexes)
 {
 	char *dir = build();
+	if (with_indexes)
+		add_indexes(dir);
 	tsdb_db db;
 	tsdb_err err;
 	REQUIRE(tsdb_db_open(&db, dir, &err) == 0);
@@ -204,8 +224,75 @@ static void test_filtered_search_exact(void)
 		random_filter(&r, text, sizeof text);
 		CHECKF(one_filter(&db, text, &r, 6), "filter %s", text);
 	}
-	printf("# %d filtered searches compared with brute force\n", filtered_queries);
+	printf("# %d filtered searches compared with brute force, %d by the index plan\n", filtered_queries,
+	       index_plans);
+	if (with_indexes)
+		CHECK(index_plans > 0);
+	else
+		CHECK(index_plans == 0);
+	filtered_queries = index_plans = 0;
 	tsdb_db_close(&db);
+	test_rmtree(dir);
+}
+
+static void test_filtered_search_exact(void)
+{
+	filtered_search_exact(0);
+}
+
+static void test_filtered_search_indexed(void)
+{
+	filtered_search_exact(1);
+}
+
+/* select on an indexed database: the very payload of the same select
+ * without indexes, for fixed and random filters, sorted or not, paged. */
+static void test_select_indexed(void)
+{
+	char *plain = build(), *dir = build();
+	add_indexes(dir);
+	tsdb_db a, b;
+	tsdb_err err;
+	REQUIRE(tsdb_db_open(&a, plain, &err) == 0);
+	REQUIRE(tsdb_db_open(&b, dir, &err) == 0);
+	CHECK(a.nmidx == 0 && b.nmidx == NINDEXED && a.format == 2 && b.format == 3);
+	tsdb_rng r;
+	tsdb_rng_seed(&r, 5);
+	json_t *fields = json_pack("[ss]", "order", "mean");
+	int compared = 0, differ = 0;
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] + 40; i++) {
+		char text[512];
+		if (i < sizeof fixed / sizeof fixed[0])
+			snprintf(text, sizeof text, "%s", fixed[i]);
+		else
+			random_filter(&r, text, sizeof text);
+		tsdb_pred *where = compile(text);
+		for (int v = 0; v < 3; v++) {
+			tsdb_select_spec spec = {.where = where, .limit = v == 2 ? 7 : 100000, .offset = v == 2 ? 3 : 0};
+			if (v) {
+				spec.fields = fields;
+				spec.sort_field = v == 1 ? "mean" : "order";
+				spec.sort_len = strlen(spec.sort_field);
+				spec.sort_desc = v == 2;
+			}
+			json_t *pa = tsdb_select_run(&a, &spec, &err), *pb = tsdb_select_run(&b, &spec, &err);
+			REQUIRE(pa && pb);
+			compared++;
+			if (!json_equal(pa, pb)) {
+				printf("# select %s (variant %d) differs with indexes\n", text, v);
+				differ++;
+			}
+			json_decref(pa);
+			json_decref(pb);
+		}
+		tsdb_pred_free(where);
+	}
+	CHECKF(differ == 0, "%d of %d selects differ", differ, compared);
+	printf("# %d selects compared with and without indexes\n", compared);
+	json_decref(fields);
+	tsdb_db_close(&a);
+	tsdb_db_close(&b);
+	test_rmtree(plain);
 	test_rmtree(dir);
 }
 
@@ -283,6 +370,8 @@ static void test_select(void)
 int main(void)
 {
 	RUN(test_filtered_search_exact);
+	RUN(test_filtered_search_indexed);
 	RUN(test_select);
+	RUN(test_select_indexed);
 	return tap_done();
 }

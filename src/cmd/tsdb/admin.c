@@ -23,15 +23,24 @@ int cmd_init(const struct cmd *self, int argc, char **argv)
 		{"mult", required_argument, NULL, OPT_MULT},
 		{"vantage-points", required_argument, NULL, 'V'},
 		{"seed", required_argument, NULL, 's'},
+		{"index", required_argument, NULL, 'i'},
 		COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	const char *db = NULL;
+	const char *fields[TSDB_MIDX_MAX];
+	size_t lens[TSDB_MIDX_MAX], nfields = 0;
 	tsdb_params p;
 	tsdb_params_default(&p);
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "hL:V:s:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hL:V:s:i:", lo, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			if (nfields == TSDB_MIDX_MAX)
+				return usage_error("--index: at most %u fields", TSDB_MIDX_MAX);
+			fields[nfields] = optarg;
+			lens[nfields++] = strlen(optarg);
+			break;
 		case 'L':
 			if (parse_u32("--length", optarg, TSDB_L_MIN, TSDB_L_MAX, &p.L))
 				return EX_USAGE;
@@ -57,10 +66,13 @@ int cmd_init(const struct cmd *self, int argc, char **argv)
 		return rc;
 	const char *dir = tsdb_db_dir(db);
 	tsdb_err e = {0};
-	if (tsdb_init(dir, &p, &e))
+	if (tsdb_init_indexed(dir, &p, fields, lens, nfields, &e))
 		return fail_in(dir, &e);
-	printf("initialized %s: length %u, mult %.17g, %u vantage points, seed %llu\n", dir, p.L,
+	printf("initialized %s: length %u, mult %.17g, %u vantage points, seed %llu", dir, p.L,
 	       p.mult, p.nvp, (unsigned long long)p.seed);
+	for (size_t i = 0; i < nfields; i++)
+		printf("%s%s", i ? ", " : ", indexes: ", fields[i]);
+	putchar('\n');
 	return EX_OK;
 }
 
@@ -214,7 +226,7 @@ int cmd_info(const struct cmd *self, int argc, char **argv)
 	char when[32];
 	const char *t = tsdb_commit_time(&d, when, sizeof when);
 	printf("database        %s\n", dir);
-	printf("format version  %u\n", TSDB_DB_FORMAT);
+	printf("format version  %u\n", d.format);
 	printf("length          %u\n", d.params.L);
 	printf("mult            %.17g\n", d.params.mult);
 	printf("vantage points  %u (%u chosen)\n", d.params.nvp, d.nchosen);
@@ -225,6 +237,9 @@ int cmd_info(const struct cmd *self, int argc, char **argv)
 	printf("txn             %llu\n", (unsigned long long)d.snap.meta.txn);
 	printf("last commit     %s\n", t ? t : "- (no series)");
 	printf("file bytes      %llu\n", (unsigned long long)d.snap.file_bytes);
+	printf("indexes         %u\n", d.nmidx);
+	for (uint32_t i = 0; i < d.nmidx; i++)
+		printf("  index %s: %llu entries\n", d.midx[i].field, (unsigned long long)d.midx[i].root.count);
 	tsdb_db_close(&d);
 	return EX_OK;
 }
@@ -312,4 +327,58 @@ int cmd_reindex(const struct cmd *self, int argc, char **argv)
 	       (unsigned long long)d.params.seed, (unsigned long long)d.snap.meta.txn);
 	tsdb_db_close(&d);
 	return EX_OK;
+}
+
+/* ---- index ---------------------------------------------------------------------- */
+
+int cmd_index(const struct cmd *self, int argc, char **argv)
+{
+	const char *db = NULL, *dir;
+	int rc;
+	if ((rc = simple_opts(self, argc, argv, NULL, NULL, &db, 1, 1 + TSDB_MIDX_MAX)) >= 0)
+		return rc;
+	const char *action = argv[optind++];
+	size_t n = (size_t)(argc - optind);
+	tsdb_err e = {0};
+	uint64_t txn = 0;
+	if (strcmp(action, "list") == 0) {
+		if (n)
+			return usage_error("index list: unexpected argument");
+		tsdb_db d;
+		if (open_db(&d, db, &dir))
+			return EX_FAIL;
+		for (uint32_t i = 0; i < d.nmidx; i++)
+			printf("%s\t%llu\n", d.midx[i].field, (unsigned long long)d.midx[i].root.count);
+		tsdb_db_close(&d);
+		return EX_OK;
+	}
+	dir = tsdb_db_dir(db);
+	if (strcmp(action, "add") == 0) {
+		if (!n)
+			return usage_error("index add: name at least one FIELD");
+		size_t lens[TSDB_MIDX_MAX];
+		for (size_t i = 0; i < n; i++)
+			lens[i] = strlen(argv[optind + i]);
+		if (tsdb_index_add(dir, (const char *const *)argv + optind, lens, n, &txn, &e))
+			return fail_in(dir, &e);
+		tsdb_db d;
+		if (open_db(&d, db, &dir))
+			return EX_FAIL;
+		for (size_t i = 0; i < n; i++) {
+			const tsdb_midx *ix = tsdb_db_midx(&d, argv[optind + i], lens[i]);
+			printf("indexed %s in %s: %llu series have it (txn %llu)\n", argv[optind + i], dir,
+			       (unsigned long long)(ix ? ix->root.count : 0), (unsigned long long)txn);
+		}
+		tsdb_db_close(&d);
+		return EX_OK;
+	}
+	if (strcmp(action, "drop") == 0) {
+		if (n != 1)
+			return usage_error("index drop: name one FIELD");
+		if (tsdb_index_drop(dir, argv[optind], strlen(argv[optind]), &txn, &e))
+			return fail_in(dir, &e);
+		printf("dropped the index on %s in %s (txn %llu)\n", argv[optind], dir, (unsigned long long)txn);
+		return EX_OK;
+	}
+	return usage_error("no index action '%s' (add, drop or list)", action);
 }

@@ -77,6 +77,7 @@ int cmd_gen(const struct cmd *self, int argc, char **argv);
 int cmd_search(const struct cmd *self, int argc, char **argv);
 int cmd_select(const struct cmd *self, int argc, char **argv);
 int cmd_ingest(const struct cmd *self, int argc, char **argv);
+int cmd_index(const struct cmd *self, int argc, char **argv);
 int cmd_help(const struct cmd *self, int argc, char **argv);
 
 /* ---- the manual (generated from man/tsdb.txt) ---- */

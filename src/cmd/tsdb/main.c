@@ -15,7 +15,7 @@ static const struct cmd cmds[] = {
 	{"get", cmd_get},         {"list", cmd_list},     {"info", cmd_info},
 	{"check", cmd_check},     {"compact", cmd_compact}, {"reindex", cmd_reindex},
 	{"gen", cmd_gen},         {"search", cmd_search}, {"select", cmd_select},
-	{"ingest", cmd_ingest},   {"help", cmd_help},
+	{"index", cmd_index},     {"ingest", cmd_ingest}, {"help", cmd_help},
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

@@ -101,7 +101,7 @@ static int search_opts(const struct cmd *self, int argc, char **argv, struct sea
 			break;
 		case OPT_PLAN:
 			if (tsdb_plan_from_name(optarg, &a->plan) || a->plan == TSDB_PLAN_BRUTE)
-				return usage_error("--plan must be auto, walk or scan, not '%s'", optarg);
+				return usage_error("--plan must be auto, walk, scan or index, not '%s'", optarg);
 			break;
 		case OPT_EXPLAIN:
 			a->explain = 1;
@@ -130,6 +130,9 @@ static void explain(const tsdb_db *d, const tsdb_query_result *r)
 		if (st->sampled)
 			fprintf(stderr, " (planner's sample: %u of the first %u ids matched)", st->sample_matched,
 				st->sampled);
+		if (st->plan == TSDB_PLAN_INDEX)
+			fprintf(stderr, " (index on %s: %llu entries in range)", st->index_field,
+				(unsigned long long)st->index_entries);
 	}
 	fputc('\n', stderr);
 }
