@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """killtest.py - SIGKILL the writer at random instants while handlers answer.
 
-Runs insert and remove batches (5 series each) through `tsdb`, killing the
-writer process at a random moment in most runs.  Meanwhile reader threads
+Runs insert and remove batches (5 series each) through `tsdb`, and now and
+then adds or drops a metadata index, killing the writer process at a
+random moment in most runs.  The database keeps a metadata index on each
+series' batch number from the start.  Meanwhile reader threads
 query through `tsdb-handler` (inetd mode: one process per request).  After
 every writer run, killed or not:
   - `tsdb check` passes (the database opens and every index agrees);
@@ -11,7 +13,8 @@ every writer run, killed or not:
     the kill landed is either fully present or fully absent;
   - the next writer proceeds without repair (flock dies with its holder).
 Readers must never get an error status, and never an inconsistent answer:
-the series count they see is always a whole number of batches.
+the series count they see, and the count of a select on the indexed
+batch number, are always whole numbers of batches.
 
 usage: killtest.py TSDB_BIN_DIR WORK_DIR KILLS [SEED]
 Prints one summary line: "kills=N committed=N rolled_back=N queries=N
@@ -40,7 +43,7 @@ def main():
     tsdb = os.path.join(bindir, "tsdb")
     handler = os.path.join(bindir, "tsdb-handler")
     db = os.path.join(work, "db")
-    run([tsdb, "init", "--db", db, "--length", str(L), "--vantage-points", "4"])
+    run([tsdb, "init", "--db", db, "--length", str(L), "--vantage-points", "4", "--index", "batch"])
 
     def batch_file(b):
         path = os.path.join(work, "batch-%05d.jsonl" % b)
@@ -49,10 +52,12 @@ def main():
                 r = random.Random(b * 100 + i)
                 t = [j / 40 for j in range(40)]
                 v = [r.gauss(0, 1) for _ in range(40)]
-                f.write(json.dumps({"id": "b%05d-%d" % (b, i), "t": t, "v": v}) + "\n")
+                f.write(json.dumps({"id": "b%05d-%d" % (b, i), "t": t, "v": v,
+                                    "meta": {"batch": b, "i": i}}) + "\n")
         return path
 
     present = set()          # batches committed and not removed
+    indexed_i = False        # whether the index on i exists
     failures = []
     stop = threading.Event()
     answered = [0, 0]        # per reader
@@ -74,7 +79,13 @@ def main():
         while not stop.is_set():
             if k == broken and answered[k]:
                 raise RuntimeError("broken on purpose (KILLTEST_BREAK_READER)")
-            req = {"op": "with_ts", "ts": series, "k": 7} if r.random() < 0.5 else {"op": "info"}
+            x = r.random()
+            if x < 0.4:
+                req = {"op": "with_ts", "ts": series, "k": 7}
+            elif x < 0.7:
+                req = {"op": "select", "md": {"batch": {"<": r.randrange(1, 40)}}, "fields": None}
+            else:
+                req = {"op": "info"}
             body = json.dumps(req).encode()
             p = subprocess.run([handler, "--db", db], input=struct.pack("<I", len(body) + 4) + body,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20)
@@ -87,6 +98,11 @@ def main():
                 failures.append("reader: %s: %s" % (resp.get("status"), resp.get("error")))
                 continue
             pl = resp["payload"]
+            if req["op"] == "select":
+                if pl["count"] % BATCH:
+                    failures.append("reader's select counted %d series: a partial batch" % pl["count"])
+                answered[k] += 1
+                continue
             n = pl["series"]
             if n % BATCH:
                 failures.append("reader saw %d series: a partial batch" % n)
@@ -103,7 +119,11 @@ def main():
     killed = committed = rolled_back = 0
     try:
         while killed < kills and not failures:
-            if present and rng.random() < 0.3:
+            x = rng.random()
+            if x < 0.08:
+                cmd = [tsdb, "index", ("drop" if indexed_i else "add"), "--db", db, "i"]
+                op = ("index", None)
+            elif present and x < 0.35:
                 b = rng.choice(sorted(present))
                 cmd = [tsdb, "remove", "--db", db] + ["b%05d-%d" % (b, i) for i in range(BATCH)]
                 op = ("remove", b)
@@ -133,7 +153,14 @@ def main():
                     failures.append("batch %d partly present: %s" % (bb, sorted(members)))
             now = set(got)
             b = op[1]
-            after = present | {b} if op[0] == "insert" else present - {b}
+            after = present | {b} if op[0] == "insert" else present - {b} if op[0] == "remove" else present
+            if op[0] == "index":
+                listed = run([tsdb, "index", "list", "--db", db]).split()
+                was, indexed_i = indexed_i, "i" in listed
+                if p.returncode == 0 and indexed_i == was:
+                    failures.append("index %s reported committed but did not happen" % cmd[2])
+                if "batch" not in listed:
+                    failures.append("the index on batch went missing")
             if p.returncode == 0:
                 committed += 1
                 if now != after:
