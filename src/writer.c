@@ -196,6 +196,19 @@ fail:
 	return -1;
 }
 
+/* Commits ws when ok (the new txn in *txn) and closes it; when not ok, or
+ * when the commit fails, nothing is committed.  0, or -1 with err set. */
+static int ws_finish(wstate *ws, int ok, uint64_t *txn, tsdb_err *err)
+{
+	int rc = ok && ws_commit(ws, err) == 0 ? 0 : -1;
+	if (rc == 0 && txn)
+		*txn = ws->w.snap.meta.txn;
+	if (rc < 0)
+		cow_rollback(&ws->w);
+	ws_close(ws);
+	return rc;
+}
+
 /* ---- records ------------------------------------------------------------ */
 
 /* A series ready to be stored: original points plus derived data. */
@@ -1105,7 +1118,7 @@ int tsdb_remove(const char *dir, const char *const *ids, const size_t *lens, siz
 	wstate ws;
 	if (ws_open(&ws, dir, err) < 0)
 		return -1;
-	int rc = -1;
+	int ok = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t key[RBT_KEY_MAX];
 		if (!rbt_bytes_put(key, ids[i], lens[i])) {
@@ -1131,14 +1144,9 @@ int tsdb_remove(const char *dir, const char *const *ids, const size_t *lens, siz
 		    midx_delete(&ws, &rec, err) < 0)
 			goto out;
 	}
-	if (ws_commit(&ws, err) < 0)
-		goto out;
-	if (txn)
-		*txn = ws.w.snap.meta.txn;
-	rc = 0;
+	ok = 1;
 out:
-	ws_close(&ws);
-	return rc;
+	return ws_finish(&ws, ok, txn, err);
 }
 
 /* ---- reindex ------------------------------------------------------------ */
@@ -1216,34 +1224,24 @@ int tsdb_index_add(const char *dir, const char *const *fields, const size_t *len
 	wstate ws;
 	if (ws_open(&ws, dir, err) < 0)
 		return -1;
-	int rc = -1;
 	tsdb_midx ix[TSDB_MIDX_MAX];
 	index_add_ctx cx = {ws.nmidx};
 	if (n > TSDB_MIDX_MAX - ws.nmidx) {
 		tsdb_errf(err, TSDB_E_TOO_LARGE, "%s has %u indexes; a database has at most %u", dir, ws.nmidx,
 			  TSDB_MIDX_MAX);
-		goto out;
+		return ws_finish(&ws, 0, txn, err);
 	}
 	if (midx_fields(fields, lens, n, ix, err) < 0)
-		goto out;
+		return ws_finish(&ws, 0, txn, err);
 	for (size_t i = 0; i < n; i++) {
 		if (tsdb_db_midx(&ws.db, ix[i].field, ix[i].field_len)) {
 			tsdb_errf(err, TSDB_E_DUPLICATE, "field '%s' is already indexed in %s", ix[i].field, dir);
-			goto out;
+			return ws_finish(&ws, 0, txn, err);
 		}
 		ws.midx[ws.nmidx] = ix[i];
 		rbt_w_open(&ws.mtree[ws.nmidx++], &ws.w.snap, &rbt_key_metarow, (rbt_root){0, 0});
 	}
-	if (each_stored(&ws, index_one, &cx, err) < 0 || ws_commit(&ws, err) < 0)
-		goto out;
-	if (txn)
-		*txn = ws.w.snap.meta.txn;
-	rc = 0;
-out:
-	if (rc < 0)
-		cow_rollback(&ws.w);
-	ws_close(&ws);
-	return rc;
+	return ws_finish(&ws, each_stored(&ws, index_one, &cx, err) == 0, txn, err);
 }
 
 int tsdb_index_drop(const char *dir, const char *field, size_t len, uint64_t *txn, tsdb_err *err)
@@ -1251,13 +1249,12 @@ int tsdb_index_drop(const char *dir, const char *field, size_t len, uint64_t *tx
 	wstate ws;
 	if (ws_open(&ws, dir, err) < 0)
 		return -1;
-	int rc = -1;
 	uint32_t at = 0;
 	while (at < ws.nmidx && !(ws.midx[at].field_len == len && !memcmp(ws.midx[at].field, field, len)))
 		at++;
 	if (at == ws.nmidx) {
 		tsdb_errf(err, TSDB_E_INVALID_KEY, "field '%.*s' is not indexed in %s", (int)len, field, dir);
-		goto out;
+		return ws_finish(&ws, 0, txn, err);
 	}
 	/* The dropped tree's nodes stay in the file until compaction, like
 	 * every superseded node: no reader can see them after this commit. */
@@ -1267,16 +1264,7 @@ int tsdb_index_drop(const char *dir, const char *field, size_t len, uint64_t *tx
 		ws.mtree[i] = ws.mtree[i + 1];
 	}
 	ws.nmidx--;
-	if (ws_commit(&ws, err) < 0)
-		goto out;
-	if (txn)
-		*txn = ws.w.snap.meta.txn;
-	rc = 0;
-out:
-	if (rc < 0)
-		cow_rollback(&ws.w);
-	ws_close(&ws);
-	return rc;
+	return ws_finish(&ws, 1, txn, err);
 }
 
 /* ---- compact ------------------------------------------------------------ */
