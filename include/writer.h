@@ -32,7 +32,14 @@ typedef struct tsdb_insert_opts {
 	/* progress: called now and then with (done, total) while preparing */
 	void (*progress)(void *ctx, const char *stage, size_t done, size_t total);
 	void *progress_ctx;
+	/* threads computing grids, spectra and vantage-point distances before
+	 * the lock; 0: tsdb_pool_default_workers().  Any number gives the same
+	 * bytes on disk. */
+	unsigned workers;
 } tsdb_insert_opts;
+
+/* Series per chunk of the preparing workers. */
+#define TSDB_PREPARE_CHUNK 64u
 
 typedef struct tsdb_insert_result {
 	size_t inserted, replaced, unchanged;

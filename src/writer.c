@@ -25,6 +25,7 @@
 #include "grow.h"
 #include "le.h"
 #include "path.h"
+#include "pool.h"
 #include "rng.h"
 
 /* ---- the locked writer state ------------------------------------------- */
@@ -877,9 +878,52 @@ static int insert_validate(const tsdb_series *series, size_t n, tsdb_err *err)
 	return 0;
 }
 
+/* What the workers of insert_prepare share: a kernel each (FFTW plans
+ * are made one at a time, before the workers start: making them is not
+ * thread-safe, running them is). */
+typedef struct prepare_ctx {
+	insert_txn *tx;
+	vpset vs0;                    /* the unlocked snapshot's vantage points */
+	tsdb_kernel k[TSDB_POOL_MAX]; /* k[0] is tx->k */
+	_Atomic size_t done;
+} prepare_ctx;
+
+static int prepare_chunk(void *arg, unsigned worker, size_t begin, size_t end, tsdb_err *err)
+{
+	prepare_ctx *cx = arg;
+	insert_txn *tx = cx->tx;
+	tsdb_kernel *k = &cx->k[worker];
+	size_t nspec = tsdb_spectrum_doubles(tx->params.L);
+	for (size_t i = begin; i < end; i++) {
+		const tsdb_series *s = &tx->series[i];
+		prepared *p = &tx->pr[i];
+		p->s = s;
+		p->grid = malloc(tx->params.L * sizeof(double));
+		p->spectrum = malloc(nspec * sizeof(double));
+		if (!p->grid || !p->spectrum)
+			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		if (tsdb_kernel_grid(k, s->t, s->v, s->n, p->grid, err) < 0) {
+			tsdb_errctx(err, "series '%s'", s->id);
+			tsdb_err_item(err, i, s->id, s->id_len);
+			return -1;
+		}
+		tsdb_prepare_stored(k, p->grid, p->spectrum, &p->log_self);
+		if (cx->vs0.n) {
+			vpdist_compute(k, &cx->vs0, p->spectrum, p->log_self, p->vpdist);
+			p->vp_epoch = 1;
+		}
+	}
+	size_t done = (cx->done += end - begin);
+	if (worker == 0 && tx->o && tx->o->progress) /* the caller's thread only */
+		tx->o->progress(tx->o->progress_ctx, "preparing", done, tx->n);
+	return 0;
+}
+
 /* Unlocked, so that readers and other writers are not held up by the
  * FFTs: each series' grid, spectrum and (when the database has vantage
- * points) its distances to them. */
+ * points) its distances to them, on a pool of workers (pool.h).  Every
+ * series is computed alone by the same code whatever worker runs it, so
+ * the results are those of one worker, bit for bit. */
 static int insert_prepare(insert_txn *tx, tsdb_err *err)
 {
 	if (tsdb_db_open(&tx->db0, tx->dir, err) < 0)
@@ -891,30 +935,30 @@ static int insert_prepare(insert_txn *tx, tsdb_err *err)
 	tx->kernel_ready = 1;
 	if (!(tx->pr = calloc(tx->n ? tx->n : 1, sizeof *tx->pr)))
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-	size_t nspec = tsdb_spectrum_doubles(tx->params.L);
-	vpset vs0;
-	vps_from_db(&tx->db0, &vs0);
-	for (size_t i = 0; i < tx->n; i++) {
-		const tsdb_series *s = &tx->series[i];
-		prepared *p = &tx->pr[i];
-		p->s = s;
-		p->grid = malloc(tx->params.L * sizeof(double));
-		p->spectrum = malloc(nspec * sizeof(double));
-		if (!p->grid || !p->spectrum)
-			return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-		if (tsdb_kernel_grid(&tx->k, s->t, s->v, s->n, p->grid, err) < 0) {
-			tsdb_errctx(err, "series '%s'", s->id);
-			tsdb_err_item(err, i, s->id, s->id_len);
-			return -1;
-		}
-		tsdb_prepare_stored(&tx->k, p->grid, p->spectrum, &p->log_self);
-		if (vs0.n) {
-			vpdist_compute(&tx->k, &vs0, p->spectrum, p->log_self, p->vpdist);
-			p->vp_epoch = 1;
-		}
-		progress(tx->o, "preparing", i + 1, tx->n);
-	}
-	return 0;
+	prepare_ctx *cx = calloc(1, sizeof *cx);
+	if (!cx)
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	cx->tx = tx;
+	vps_from_db(&tx->db0, &cx->vs0);
+	unsigned workers = tx->o && tx->o->workers ? tx->o->workers : tsdb_pool_default_workers();
+	size_t chunks = (tx->n + TSDB_PREPARE_CHUNK - 1) / TSDB_PREPARE_CHUNK;
+	if (workers > chunks)
+		workers = chunks ? (unsigned)chunks : 1;
+	if (workers > TSDB_POOL_MAX)
+		workers = TSDB_POOL_MAX;
+	cx->k[0] = tx->k;
+	unsigned made = 1;
+	int rc = 0;
+	for (; made < workers && rc == 0; made++)
+		rc = tsdb_kernel_init(&cx->k[made], tx->params.L, tx->params.mult, err);
+	if (rc < 0)
+		made--;
+	else
+		rc = tsdb_pool_run(workers, tx->n, TSDB_PREPARE_CHUNK, prepare_chunk, cx, err);
+	for (unsigned w = 1; w < made; w++)
+		tsdb_kernel_free(&cx->k[w]);
+	free(cx);
+	return rc;
 }
 
 /* Takes the lock.  The distances computed unlocked stay good if the
