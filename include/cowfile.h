@@ -62,6 +62,9 @@ typedef struct cow_snap {
 /* Creates a new file at path (O_EXCL) holding an empty commit (txn 1,
  * end COW_DATA_START, the given words), fsync'ed. */
 int cow_create(const char *path, const uint64_t *words, uint32_t nwords, tsdb_err *err);
+/* The same with the empty commit at txn (>= 1): a file that replaces
+ * another (compaction) goes on from the other's transaction ids. */
+int cow_create_at(const char *path, uint64_t txn, const uint64_t *words, uint32_t nwords, tsdb_err *err);
 
 /* Opens the newest valid commit of the file at path. */
 int cow_snap_open(cow_snap *s, const char *path, tsdb_err *err);

@@ -13,8 +13,13 @@
  *     [0] TSDB_DB_MAGIC   [1] params record offset   [2] next row number
  *     [3] id index root   [4] id index count          [5] vantage points chosen
  *     [6 + 2i], [7 + 2i]  root and count of vantage-point index i
- *     [6 + 2n]            (n vantage points chosen) the metadata index
- *                         catalog record (metaindex.h); only in format 3
+ *   format 3 only (n vantage points chosen):
+ *     [6 + 2n]            the metadata index catalog record (metaindex.h),
+ *                         0 when there are no metadata indexes
+ *     [7 + 2n]            dead bytes: how much of the file this commit no
+ *                         longer reaches (superseded nodes and records),
+ *                         counted by the writers since the file was made;
+ *                         the writer compacts when they pass a share of it
  *
  * Series record (8-aligned; doubles little-endian, read in place):
  *     u32 magic "TSER", u32 crc32c of bytes [8, size), u32 size, u32 row,
@@ -63,10 +68,12 @@
 #error "tsdb reads float64 arrays in place from its little-endian files: little-endian hosts only"
 #endif
 
-#define TSDB_DB_MAGIC UINT64_C(0x3230424442445354) /* "TSDBDB02" */
-/* Format 3 is format 2 plus metadata indexes (the catalog word): a
- * database without indexes stays format 2, which older readers read. */
-#define TSDB_DB_MAGIC_MIDX UINT64_C(0x3330424442445354) /* "TSDBDB03" */
+/* Format 3 is format 2 plus two commit words (the metadata index catalog
+ * and the dead bytes).  Writers write format 3; format 2 files are read,
+ * and become format 3 at their next commit (with no dead bytes counted
+ * until they are compacted). */
+#define TSDB_DB_MAGIC_V3 UINT64_C(0x3330424442445354) /* "TSDBDB03" */
+#define TSDB_DB_MAGIC_V2 UINT64_C(0x3230424442445354) /* "TSDBDB02" */
 /* The layout before grid-first records and float32 pivot rows. */
 #define TSDB_DB_MAGIC_V1 UINT64_C(0x3130424442445354) /* "TSDBDB01" */
 #define TSDB_VP_MAX 40u
@@ -111,7 +118,10 @@ typedef struct tsdb_db {
 	rbt_root ids;
 	rbt_root vpidx[TSDB_VP_MAX];
 	uint64_t nseries;
-	uint32_t format;             /* 2, or 3 with metadata indexes */
+	uint32_t format;             /* 2 or 3 */
+	uint64_t dead_bytes;         /* format 3: bytes no longer reachable */
+	uint64_t midx_off;           /* the catalog record, 0 if none */
+	uint32_t midx_bytes;         /* its size */
 	uint32_t nmidx;              /* metadata indexes */
 	tsdb_midx midx[TSDB_MIDX_MAX];
 	tsdb_kernel kernel;          /* FFT plans: made on first use */

@@ -12,7 +12,7 @@
  * this range" with a superset and the filter decides.
  *
  * The catalog record (8-aligned), appended with every commit of a
- * database that has indexes and named by the last commit word:
+ * database that has indexes and named by a commit word (db.h):
  *     u32 magic "TMIX", u32 crc32c of bytes [8, size), u32 size,
  *     u32 count, then count times: u64 root, u64 entries, u8 name length
  *     (1..255), the name; zero padding to 8.
@@ -54,7 +54,8 @@ uint32_t tsdb_midx_key(const json_t *meta, const char *field, uint32_t row, uint
 
 /* Reads and verifies the catalog record at off (bounds, magic, checksum,
  * names valid and distinct). */
-int tsdb_midx_read(const cow_snap *s, uint64_t off, tsdb_midx *out, uint32_t *count, tsdb_err *err);
+int tsdb_midx_read(const cow_snap *s, uint64_t off, tsdb_midx *out, uint32_t *count, uint32_t *bytes,
+		   tsdb_err *err);
 
 /* Appends a catalog record for ix[0..count). */
 int tsdb_midx_append(cow_writer *w, const tsdb_midx *ix, uint32_t count, uint64_t *off, tsdb_err *err);

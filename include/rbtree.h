@@ -113,7 +113,16 @@ typedef struct rbt_wtree {
 	size_t stride;           /* bytes per dirty node */
 	uint8_t **chunks;        /* dirty nodes, RBT_CHUNK per chunk: stable addresses */
 	size_t nchunks, ndirty;
+	/* File bytes of the committed nodes this batch copied: the next flush
+	 * supersedes them (their old versions are dead once it commits). */
+	uint64_t superseded;
 } rbt_wtree;
+
+/* The file bytes a node with a key of keysize bytes takes (4-aligned). */
+static inline uint64_t rbt_node_file_bytes(uint32_t keysize)
+{
+	return (RBT_NODE_HEADER + (uint64_t)keysize + 3) & ~(uint64_t)3;
+}
 
 void rbt_w_open(rbt_wtree *t, const cow_snap *base, const rbt_keykind *kk, rbt_root root);
 void rbt_w_free(rbt_wtree *t);

@@ -61,6 +61,9 @@ typedef struct tsdb_spool_result {
 	size_t inserted, unchanged;    /* series */
 	size_t batches;                /* tsdb_insert calls that succeeded */
 	uint64_t txn;                  /* of the last of them; 0 if none */
+	size_t compactions;            /* compactions after them (tsdb_compact_due) */
+	size_t compact_failures;       /* ... that failed; the batch stood */
+	tsdb_err compact_err;          /* the last such failure */
 } tsdb_spool_result;
 
 /* Ingests every file in SPOOL/new/ into the database in dbdir, in name

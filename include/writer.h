@@ -36,6 +36,7 @@ typedef struct tsdb_insert_opts {
 	 * the lock; 0: tsdb_pool_default_workers().  Any number gives the same
 	 * bytes on disk. */
 	unsigned workers;
+	int no_compact;               /* never compact after the commit (see tsdb_compact_due) */
 } tsdb_insert_opts;
 
 /* Series per chunk of the preparing workers. */
@@ -45,6 +46,12 @@ typedef struct tsdb_insert_result {
 	size_t inserted, replaced, unchanged;
 	int chose_vantage_points;
 	uint64_t txn;
+	/* After the commit, when tsdb_compact_due: compacted (bytes_before ->
+	 * bytes_after), or compact_failed with compact_err (the insert itself
+	 * stands). */
+	int compacted, compact_failed;
+	uint64_t bytes_before, bytes_after;
+	tsdb_err compact_err;
 } tsdb_insert_result;
 
 /* Inserts the series (all of them or none).  Ids must be set and unique
@@ -57,8 +64,19 @@ int tsdb_remove(const char *dir, const char *const *ids, const size_t *lens, siz
 		uint64_t *txn, tsdb_err *err);
 
 /* Rewrites the live data of the newest commit into a fresh file and swaps
- * it in; readers that have the old file open keep it. */
+ * it in; readers that have the old file open keep it.  Transaction ids go
+ * on from the old file's. */
 int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after, tsdb_err *err);
+
+/* Whether db's file is worth compacting: at least TSDB_COMPACT_MIN_BYTES,
+ * more than TSDB_COMPACT_DEAD_SHARE of it dead (db.h).  tsdb_insert
+ * compacts after its commit when so: a file grown by batches then stays
+ * within 1 / (1 - share) of its live size, about 1.43 times, and each
+ * compaction copies the live bytes, about (1 - share) / share = 2.3 times
+ * the bytes made dead since the one before. */
+#define TSDB_COMPACT_MIN_BYTES (1u << 20)
+#define TSDB_COMPACT_DEAD_SHARE 0.3
+int tsdb_compact_due(const tsdb_db *db);
 
 /* Chooses vantage points anew (with nvp and seed; 0 keeps the stored ones)
  * and rebuilds every vantage-point index, in one commit. */

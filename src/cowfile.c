@@ -123,6 +123,11 @@ int cow_slot_decode(const uint8_t *slot, const uint8_t file_id[16], uint64_t fil
 
 int cow_create(const char *path, const uint64_t *words, uint32_t nwords, tsdb_err *err)
 {
+	return cow_create_at(path, 1, words, nwords, err);
+}
+
+int cow_create_at(const char *path, uint64_t txn, const uint64_t *words, uint32_t nwords, tsdb_err *err)
+{
 	if (nwords > COW_META_WORDS)
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "%u commit words requested (max %u)", nwords, COW_META_WORDS);
 	uint8_t *page = calloc(1, COW_DATA_START);
@@ -140,7 +145,7 @@ int cow_create(const char *path, const uint64_t *words, uint32_t nwords, tsdb_er
 	le64_put(page + 16, t);
 	memcpy(page + 24, file_id, 16);
 	le32_put(page + 60, crc32c(0, page, 60));
-	cow_meta m = {.txn = 1, .end = COW_DATA_START, .time_ns = t, .nwords = nwords};
+	cow_meta m = {.txn = txn ? txn : 1, .end = COW_DATA_START, .time_ns = t, .nwords = nwords};
 	if (nwords)
 		memcpy(m.words, words, 8 * (size_t)nwords);
 	slot_encode(page + COW_SLOT_OFFSET(0), file_id, &m);

@@ -109,8 +109,8 @@ static int open_common(tsdb_db *db, tsdb_err *err)
 				 "%s: written by an older tsdb in a layout this build does not read; "
 				 "export its series with that version and insert them anew",
 				 db->path);
-	int with_midx = m->nwords >= W_VP0 && m->words[W_MAGIC] == TSDB_DB_MAGIC_MIDX;
-	if (m->nwords < W_VP0 || (m->words[W_MAGIC] != TSDB_DB_MAGIC && !with_midx))
+	int v3 = m->nwords >= W_VP0 && m->words[W_MAGIC] == TSDB_DB_MAGIC_V3;
+	if (m->nwords < W_VP0 || (m->words[W_MAGIC] != TSDB_DB_MAGIC_V2 && !v3))
 		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: not a tsdb database (its commit record has no database words)",
 				 db->path);
 	db->params_off = m->words[W_PARAMS];
@@ -130,13 +130,20 @@ static int open_common(tsdb_db *db, tsdb_err *err)
 	if (m->words[W_CHOSEN] != db->nchosen)
 		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: commit and params record disagree on the vantage points",
 				 db->path);
-	uint32_t nwords = W_VP0 + 2 * db->nchosen + (uint32_t)with_midx;
+	uint32_t nwords = W_VP0 + 2 * db->nchosen + (v3 ? 2 : 0);
 	if (m->nwords != nwords)
-		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: commit record has %u words for %u vantage points%s",
-				 db->path, m->nwords, db->nchosen, with_midx ? " and metadata indexes" : "");
-	db->format = with_midx ? 3 : 2;
-	if (with_midx) {
-		if (tsdb_midx_read(&db->snap, m->words[nwords - 1], db->midx, &db->nmidx, err) < 0)
+		return tsdb_errf(err, TSDB_E_CORRUPT, "%s: commit record has %u words for %u vantage points", db->path,
+				 m->nwords, db->nchosen);
+	db->format = v3 ? 3 : 2;
+	if (v3) {
+		db->midx_off = m->words[nwords - 2];
+		db->dead_bytes = m->words[nwords - 1];
+		if (db->dead_bytes > db->snap.size)
+			return tsdb_errf(err, TSDB_E_CORRUPT, "%s: %llu dead bytes in a file of %llu", db->path,
+					 (unsigned long long)db->dead_bytes, (unsigned long long)db->snap.size);
+	}
+	if (db->midx_off) {
+		if (tsdb_midx_read(&db->snap, db->midx_off, db->midx, &db->nmidx, &db->midx_bytes, err) < 0)
 			return tsdb_errctx(err, "%s", db->path);
 		for (uint32_t i = 0; i < db->nmidx; i++)
 			if (db->midx[i].root.count > db->nseries)

@@ -62,7 +62,8 @@ static int bad(tsdb_err *err, uint64_t off, const char *what)
 			 what);
 }
 
-int tsdb_midx_read(const cow_snap *s, uint64_t off, tsdb_midx *out, uint32_t *count, tsdb_err *err)
+int tsdb_midx_read(const cow_snap *s, uint64_t off, tsdb_midx *out, uint32_t *count, uint32_t *bytes,
+		   tsdb_err *err)
 {
 	const uint8_t *h = off % 8 ? NULL : cow_ptr(s, off, MIDX_FIXED);
 	if (!h || le32_get(h) != MIDX_MAGIC)
@@ -95,6 +96,7 @@ int tsdb_midx_read(const cow_snap *s, uint64_t off, tsdb_midx *out, uint32_t *co
 			return bad(err, off, "an index counts more entries than fit in the file");
 	}
 	*count = n;
+	*bytes = size;
 	return 0;
 }
 

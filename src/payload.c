@@ -37,7 +37,7 @@ json_t *tsdb_payload_info(const tsdb_db *db, tsdb_err *err)
 		}
 	if (!ix)
 		return oom(err);
-	json_t *p = json_pack("{s:I, s:I, s:f, s:I, s:b, s:I, s:I, s:I, s:s?, s:I, s:o}",
+	json_t *p = json_pack("{s:I, s:I, s:f, s:I, s:b, s:I, s:I, s:I, s:s?, s:I, s:I, s:o}",
 			      "format_version", (json_int_t)db->format,
 			      "length", (json_int_t)db->params.L,
 			      "mult", db->params.mult,
@@ -48,6 +48,7 @@ json_t *tsdb_payload_info(const tsdb_db *db, tsdb_err *err)
 			      "txn", (json_int_t)db->snap.meta.txn,
 			      "last_commit", t,
 			      "file_bytes", (json_int_t)db->snap.file_bytes,
+			      "dead_bytes", (json_int_t)db->dead_bytes,
 			      "indexes", ix);
 	return p ? p : oom(err);
 }

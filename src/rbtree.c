@@ -410,6 +410,7 @@ static uint64_t copy_committed(rbt_wtree *t, const rbt_node *n, tsdb_err *err)
 	x->red = (uint8_t)n->red;
 	x->keysize = (uint16_t)n->keysize;
 	memcpy(x->key, n->key, n->keysize);
+	t->superseded += rbt_node_file_bytes(n->keysize);
 	return d;
 }
 

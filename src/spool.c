@@ -374,6 +374,11 @@ static int insert(spool *sp, const tsdb_series *s, size_t n, const char *dbdir,
 	sp->r->unchanged += res.unchanged;
 	sp->r->batches++;
 	sp->r->txn = res.txn;
+	sp->r->compactions += (size_t)res.compacted;
+	if (res.compact_failed) {
+		sp->r->compact_failures++;
+		sp->r->compact_err = res.compact_err;
+	}
 	return 0;
 }
 

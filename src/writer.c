@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ typedef struct wstate {
 	uint64_t params_off;          /* for the next commit */
 	uint32_t nchosen;
 	uint32_t next_row;
+	uint64_t dead;                /* dead bytes of the next commit, trees' copies aside */
 	uint8_t *buf;                 /* record scratch */
 	size_t buf_cap;
 } wstate;
@@ -114,6 +116,7 @@ static void ws_trees_open(wstate *ws)
 		rbt_w_open(&ws->mtree[i], &ws->w.snap, &rbt_key_metarow, ws->db.midx[i].root);
 	}
 	ws->params_off = ws->db.params_off;
+	ws->dead = ws->db.dead_bytes;
 	ws->nchosen = ws->db.nchosen;
 	ws->next_row = ws->db.next_row;
 }
@@ -152,24 +155,50 @@ static uint8_t *ws_buf(wstate *ws, size_t size, tsdb_err *err)
 	return ws->buf;
 }
 
-/* The commit words' tail: with metadata indexes, their catalog (the
- * roots in ix) after the vantage points' words, and format 3.  Returns
- * the number of words. */
-static int put_catalog(cow_writer *w, uint64_t *words, uint32_t nchosen, const tsdb_midx *ix, uint32_t nmidx,
-		       uint32_t *nwords, tsdb_err *err)
+/* The commit words' format-3 tail (db.h) after the vantage points'
+ * words: the metadata index catalog (appended here when there are
+ * indexes, the roots in ix) and the dead bytes.  Sets the number of words. */
+static int put_tail(cow_writer *w, uint64_t *words, uint32_t nchosen, const tsdb_midx *ix, uint32_t nmidx,
+		    uint64_t dead, uint32_t *nwords, tsdb_err *err)
 {
-	*nwords = W_VP0 + 2 * nchosen;
-	words[W_MAGIC] = nmidx ? TSDB_DB_MAGIC_MIDX : TSDB_DB_MAGIC;
-	if (!nmidx)
-		return 0;
-	return tsdb_midx_append(w, ix, nmidx, &words[(*nwords)++], err);
+	uint32_t at = W_VP0 + 2 * nchosen;
+	words[W_MAGIC] = TSDB_DB_MAGIC_V3;
+	words[at] = 0;
+	words[at + 1] = dead;
+	*nwords = at + 2;
+	return nmidx ? tsdb_midx_append(w, ix, nmidx, &words[at], err) : 0;
+}
+
+/* Bytes of the committed file that the next commit stops reaching. */
+static void ws_bury(wstate *ws, uint64_t bytes)
+{
+	ws->dead += bytes;
+}
+
+/* A stored series' record and pivot row, which the next commit stops
+ * reaching (removed, replaced or rewritten). */
+static void ws_bury_series(wstate *ws, const tsdb_rec *rec)
+{
+	ws_bury(ws, rec->size + (ws->db.nchosen ? tsdb_pivot_size(ws->db.nchosen) : 0));
+}
+
+/* The committed params record, superseded by a new one. */
+static void ws_bury_params(wstate *ws)
+{
+	ws_bury(ws, le32_get(cow_ptr(&ws->w.snap, ws->db.params_off, PARAMS_FIXED) + 8));
 }
 
 /* Flushes every tree and commits; on failure nothing is committed. */
 static int ws_commit(wstate *ws, tsdb_err *err)
 {
-	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX + 1];
+	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX + 2];
 	uint32_t nwords;
+	/* The nodes the trees copied, and the catalog this commit replaces. */
+	uint64_t dead = ws->dead + ws->ids.superseded + ws->db.midx_bytes;
+	for (uint32_t i = 0; i < ws->nvp_trees; i++)
+		dead += ws->vp[i].superseded;
+	for (uint32_t i = 0; i < ws->nmidx; i++)
+		dead += ws->mtree[i].superseded;
 	rbt_root r;
 	words[W_PARAMS] = ws->params_off;
 	words[W_NEXT_ROW] = ws->next_row;
@@ -187,10 +216,16 @@ static int ws_commit(wstate *ws, tsdb_err *err)
 	for (uint32_t i = 0; i < ws->nmidx; i++)
 		if (rbt_w_flush(&ws->mtree[i], &ws->w, &ws->midx[i].root, err) < 0)
 			goto fail;
-	if (put_catalog(&ws->w, words, ws->nchosen, ws->midx, ws->nmidx, &nwords, err) < 0)
+	if (put_tail(&ws->w, words, ws->nchosen, ws->midx, ws->nmidx, dead, &nwords, err) < 0)
 		goto fail;
 	if (cow_commit(&ws->w, words, nwords, err) < 0)
 		return -1;
+	ws->dead = dead;
+	ws->ids.superseded = 0;
+	for (uint32_t i = 0; i < ws->nvp_trees; i++)
+		ws->vp[i].superseded = 0;
+	for (uint32_t i = 0; i < ws->nmidx; i++)
+		ws->mtree[i].superseded = 0;
 	return tsdb_db_attach(&ws->db, &ws->w.snap, ws->path, err);
 fail:
 	cow_rollback(&ws->w);
@@ -365,10 +400,10 @@ int tsdb_init_indexed(const char *dir, const tsdb_params *p, const char *const *
 	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&ws.w, tmp, err) < 0)
 		goto out;
 	ws.db.params = *p;
-	uint64_t words[W_VP0 + 1] = {0};
+	uint64_t words[W_VP0 + 2] = {0};
 	uint32_t nwords;
 	if (append_params(&ws, p, 0, NULL, NULL, NULL, NULL, NULL, &words[W_PARAMS], err) < 0 ||
-	    put_catalog(&ws.w, words, 0, ix, (uint32_t)nfields, &nwords, err) < 0 ||
+	    put_tail(&ws.w, words, 0, ix, (uint32_t)nfields, 0, &nwords, err) < 0 ||
 	    cow_commit(&ws.w, words, nwords, err) < 0)
 		goto out;
 	cow_writer_close(&ws.w);
@@ -446,6 +481,7 @@ static int choose_vps(wstate *ws, const tsdb_params *p, candidate *c, size_t n, 
 		specs[i] = c[i].spectrum;
 		ls[i] = c[i].log_self;
 	}
+	ws_bury_params(ws);
 	if (append_params(ws, p, p->nvp, ids, lens, grids, specs, ls, &ws->params_off, err) < 0)
 		return -1;
 	ws->nchosen = p->nvp;
@@ -537,22 +573,38 @@ static int vpkeys_add(vpkeys *ks, double d, uint32_t row, uint64_t off, tsdb_err
 	return 0;
 }
 
-static int vpkeys_insert(wstate *ws, vpkeys *ks, tsdb_err *err)
+typedef struct vpkeys_job {
+	wstate *ws;
+	vpkeys *ks;
+} vpkeys_job;
+
+/* Vantage-point trees [begin, end): each tree is its own rbt_wtree over
+ * the shared read-only snapshot, so trees go in on different workers. */
+static int vpkeys_insert_trees(void *arg, unsigned worker, size_t begin, size_t end, tsdb_err *err)
 {
-	for (uint32_t i = 0; i < ws->nchosen; i++) {
-		vpkeys_sort(ks[i].k, ks[i].n);
-		for (size_t j = 0; j < ks[i].n; j++) {
+	(void)worker;
+	vpkeys_job *job = arg;
+	for (size_t i = begin; i < end; i++) {
+		vpkeys *ks = &job->ks[i];
+		vpkeys_sort(ks->k, ks->n);
+		for (size_t j = 0; j < ks->n; j++) {
 			uint8_t key[12];
-			rbt_distrow_put(key, ks[i].k[j].d, ks[i].k[j].row);
-			int r = rbt_w_insert(&ws->vp[i], key, ks[i].k[j].off, 0, err);
+			rbt_distrow_put(key, ks->k[j].d, ks->k[j].row);
+			int r = rbt_w_insert(&job->ws->vp[i], key, ks->k[j].off, 0, err);
 			if (r < 0)
 				return -1;
 			if (r == 0)
-				return tsdb_errf(err, TSDB_E_CORRUPT, "%s: row %u is already in vantage point index %u",
-						 ws->path, ks[i].k[j].row, i);
+				return tsdb_errf(err, TSDB_E_CORRUPT, "%s: row %u is already in vantage point index %zu",
+						 job->ws->path, ks->k[j].row, i);
 		}
 	}
 	return 0;
+}
+
+static int vpkeys_insert(wstate *ws, vpkeys *ks, unsigned workers, tsdb_err *err)
+{
+	vpkeys_job job = {ws, ks};
+	return tsdb_pool_run(workers, ws->nchosen, 1, vpkeys_insert_trees, &job, err);
 }
 
 /* Pivot rows of a batch, encoded as they come and appended as one block
@@ -753,6 +805,7 @@ static int restamp_one(void *ctx, wstate *ws, const rbt_node *node, const tsdb_r
 	double vpd[TSDB_VP_MAX];
 	vpdist_compute(cx->k, cx->vs, rec->spectrum, rec->log_self, vpd);
 	uint64_t off;
+	ws_bury_series(ws, rec);
 	if (rewrite_record(ws, rec, vpd, cx->vs->n, &off, err) < 0 ||
 	    rbt_w_insert(&ws->ids, node->key, off, 1, err) < 0 ||
 	    midx_put(ws, 0, rec->meta, rec->meta_len, rec->row, off, err) < 0)
@@ -771,6 +824,8 @@ static int restamp_stored(wstate *ws, tsdb_kernel *k, const vpset *vs, pivots *p
 /* Replaces the vantage-point trees by empty ones for nchosen points. */
 static void vp_trees_reset(wstate *ws)
 {
+	for (uint32_t i = 0; i < ws->db.nchosen; i++)
+		ws_bury(ws, ws->db.vpidx[i].count * rbt_node_file_bytes(rbt_key_distrow.max_size));
 	for (uint32_t i = 0; i < ws->nvp_trees; i++)
 		rbt_w_free(&ws->vp[i]);
 	ws->nvp_trees = ws->nchosen;
@@ -878,6 +933,11 @@ static int insert_validate(const tsdb_series *series, size_t n, tsdb_err *err)
 	return 0;
 }
 
+static unsigned insert_workers(const tsdb_insert_opts *o)
+{
+	return o && o->workers ? o->workers : tsdb_pool_default_workers();
+}
+
 /* What the workers of insert_prepare share: a kernel each (FFTW plans
  * are made one at a time, before the workers start: making them is not
  * thread-safe, running them is). */
@@ -913,7 +973,7 @@ static int prepare_chunk(void *arg, unsigned worker, size_t begin, size_t end, t
 			p->vp_epoch = 1;
 		}
 	}
-	size_t done = (cx->done += end - begin);
+	size_t done = atomic_fetch_add(&cx->done, end - begin) + (end - begin);
 	if (worker == 0 && tx->o && tx->o->progress) /* the caller's thread only */
 		tx->o->progress(tx->o->progress_ctx, "preparing", done, tx->n);
 	return 0;
@@ -940,7 +1000,7 @@ static int insert_prepare(insert_txn *tx, tsdb_err *err)
 		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
 	cx->tx = tx;
 	vps_from_db(&tx->db0, &cx->vs0);
-	unsigned workers = tx->o && tx->o->workers ? tx->o->workers : tsdb_pool_default_workers();
+	unsigned workers = insert_workers(tx->o);
 	size_t chunks = (tx->n + TSDB_PREPARE_CHUNK - 1) / TSDB_PREPARE_CHUNK;
 	if (workers > chunks)
 		workers = chunks ? (unsigned)chunks : 1;
@@ -1031,6 +1091,7 @@ static int insert_unindex_replaced(insert_txn *tx, tsdb_err *err)
 		    vp_delete(&tx->ws, &old, err) < 0 || midx_delete(&tx->ws, &old, err) < 0 ||
 		    rbt_w_delete(&tx->ws.ids, key, NULL, err) < 0)
 			return -1;
+		ws_bury_series(&tx->ws, &old);
 	}
 	return 0;
 }
@@ -1100,12 +1161,16 @@ static int insert_append(insert_txn *tx, tsdb_err *err)
 
 static int insert_commit(insert_txn *tx, tsdb_err *err)
 {
-	if (pivots_flush(&tx->ws, &tx->pv, tx->ks, err) < 0 || vpkeys_insert(&tx->ws, tx->ks, err) < 0 ||
+	if (pivots_flush(&tx->ws, &tx->pv, tx->ks, err) < 0 ||
+	    vpkeys_insert(&tx->ws, tx->ks, insert_workers(tx->o), err) < 0 ||
 	    ws_commit(&tx->ws, err) < 0)
 		return -1;
 	tx->res->inserted = tx->nnew;
 	return 0;
 }
+
+static int compact(const char *dir, int only_if_due, int *done, uint64_t *bytes_before, uint64_t *bytes_after,
+		   tsdb_err *err);
 
 int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb_insert_opts *o,
 		tsdb_insert_result *res, tsdb_err *err)
@@ -1136,11 +1201,13 @@ int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb
 				rc = 0;
 		}
 	}
+	int committed = 0;
 	if (tx.ws_ready) {
 		if (rc == 0)
 			res->txn = tx.ws.w.snap.meta.txn;
 		else
 			cow_rollback(&tx.ws.w);
+		committed = rc == 0 && tx.nnew > 0;
 		ws_close(&tx.ws);
 	}
 	pivots_free(&tx.pv);
@@ -1151,6 +1218,11 @@ int tsdb_insert(const char *dir, const tsdb_series *series, size_t n, const tsdb
 		tsdb_kernel_free(&tx.k);
 	if (tx.db0_open)
 		tsdb_db_close(&tx.db0);
+	/* The batch is committed whatever happens now: a compaction that
+	 * fails leaves the database as the commit left it, and says why. */
+	if (committed && !(o && o->no_compact) &&
+	    compact(dir, 1, &res->compacted, &res->bytes_before, &res->bytes_after, &res->compact_err) < 0)
+		res->compact_failed = 1;
 	return rc;
 }
 
@@ -1187,6 +1259,7 @@ int tsdb_remove(const char *dir, const char *const *ids, const size_t *lens, siz
 		if (tsdb_rec_read(&ws.db, off, 0, &rec, err) < 0 || vp_delete(&ws, &rec, err) < 0 ||
 		    midx_delete(&ws, &rec, err) < 0)
 			goto out;
+		ws_bury_series(&ws, &rec);
 	}
 	ok = 1;
 out:
@@ -1227,6 +1300,7 @@ int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, t
 			goto out;
 	} else {
 		/* Too few series to choose from: wait for inserts, as init does. */
+		ws_bury_params(&ws);
 		if (append_params(&ws, &p, 0, NULL, NULL, NULL, NULL, NULL, &ws.params_off, err) < 0)
 			goto out;
 		ws.nchosen = 0;
@@ -1234,7 +1308,7 @@ int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, t
 	vp_trees_reset(&ws);
 	pv.nvp = vs.n;
 	if (restamp_stored(&ws, &k, &vs, &pv, err) < 0 || pivots_flush(&ws, &pv, ks, err) < 0 ||
-	    vpkeys_insert(&ws, ks, err) < 0 || ws_commit(&ws, err) < 0)
+	    vpkeys_insert(&ws, ks, tsdb_pool_default_workers(), err) < 0 || ws_commit(&ws, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -1302,6 +1376,18 @@ int tsdb_index_drop(const char *dir, const char *field, size_t len, uint64_t *tx
 	}
 	/* The dropped tree's nodes stay in the file until compaction, like
 	 * every superseded node: no reader can see them after this commit. */
+	rbt_cursor *c = malloc(sizeof *c);
+	if (!c) {
+		tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+		return ws_finish(&ws, 0, txn, err);
+	}
+	rbt_cursor_init(c, &ws.w.snap, &rbt_key_metarow, ws.db.midx[at].root);
+	int r;
+	for (r = rbt_first(c, err); r == 1; r = rbt_next(c, err))
+		ws_bury(&ws, rbt_node_file_bytes(c->node.keysize));
+	free(c);
+	if (r < 0)
+		return ws_finish(&ws, 0, txn, err);
 	rbt_w_free(&ws.mtree[at]);
 	for (uint32_t i = at; i + 1 < ws.nmidx; i++) {
 		ws.midx[i] = ws.midx[i + 1];
@@ -1345,7 +1431,7 @@ static int remap_off(void *p, uint64_t v, uint64_t *out, tsdb_err *err)
 typedef struct compact_txn {
 	wstate ws;                    /* the locked database (the old file) */
 	cow_writer nw;                /* the new file */
-	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX + 1];
+	uint64_t words[W_VP0 + 2 * TSDB_VP_MAX + 2];
 	tsdb_midx midx[TSDB_MIDX_MAX];  /* the copied metadata indexes */
 	remap_ctx rm, pm;             /* records, pivot rows: old -> new offsets */
 } compact_txn;
@@ -1456,24 +1542,38 @@ static int compact_midx_trees(compact_txn *cx, tsdb_err *err)
 	return 0;
 }
 
-int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after, tsdb_err *err)
+int tsdb_compact_due(const tsdb_db *db)
+{
+	return db->snap.size >= TSDB_COMPACT_MIN_BYTES &&
+	       (double)db->dead_bytes > TSDB_COMPACT_DEAD_SHARE * (double)db->snap.size;
+}
+
+/* Compacts dir (only when tsdb_compact_due says so, with only_if_due),
+ * setting *done. */
+static int compact(const char *dir, int only_if_due, int *done, uint64_t *bytes_before, uint64_t *bytes_after,
+		   tsdb_err *err)
 {
 	compact_txn cx;
 	memset(&cx, 0, sizeof cx);
 	cx.nw.wfd = -1;
+	*done = 0;
 	if (ws_open(&cx.ws, dir, err) < 0)
 		return -1;
+	if (only_if_due && !tsdb_compact_due(&cx.ws.db)) {
+		ws_close(&cx.ws);
+		return 0;
+	}
 	int rc = -1;
 	char *tmp = NULL;
 	if (tsdb_path_join(&tmp, dir, TSDB_DATA_FILE ".compact", err) < 0)
 		goto out;
 	unlink(tmp);
 	uint32_t nwords;
-	if (cow_create(tmp, NULL, 0, err) < 0 || cow_writer_open(&cx.nw, tmp, err) < 0 ||
+	if (cow_create_at(tmp, cx.ws.w.snap.meta.txn, NULL, 0, err) < 0 || cow_writer_open(&cx.nw, tmp, err) < 0 ||
 	    compact_header(&cx, err) < 0 || compact_records(&cx, err) < 0 ||
 	    compact_pivots(&cx, err) < 0 || compact_vp_trees(&cx, err) < 0 ||
 	    compact_midx_trees(&cx, err) < 0 ||
-	    put_catalog(&cx.nw, cx.words, cx.ws.db.nchosen, cx.midx, cx.ws.db.nmidx, &nwords, err) < 0 ||
+	    put_tail(&cx.nw, cx.words, cx.ws.db.nchosen, cx.midx, cx.ws.db.nmidx, 0, &nwords, err) < 0 ||
 	    cow_commit(&cx.nw, cx.words, nwords, err) < 0)
 		goto out;
 	if (bytes_before)
@@ -1485,6 +1585,7 @@ int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after,
 	if (cow_replace(tmp, cx.ws.path, err) < 0)
 		goto out;
 	rc = 0;
+	*done = 1;
 out:
 	if (cx.nw.wfd >= 0)
 		cow_writer_close(&cx.nw);
@@ -1495,4 +1596,10 @@ out:
 	free(cx.pm.m);
 	ws_close(&cx.ws);
 	return rc;
+}
+
+int tsdb_compact(const char *dir, uint64_t *bytes_before, uint64_t *bytes_after, tsdb_err *err)
+{
+	int done;
+	return compact(dir, 0, &done, bytes_before, bytes_after, err);
 }

@@ -346,7 +346,7 @@ assert b["id"] == "copy" and b["meta"] is None' "$BATS_TEST_TMPDIR/got.json"
 import json, sys, datetime
 p = json.loads(sys.argv[1])
 assert list(p) == ["format_version", "length", "mult", "vantage_points", "vantage_points_chosen",
-                   "seed", "series", "txn", "last_commit", "file_bytes", "indexes"], list(p)
+                   "seed", "series", "txn", "last_commit", "file_bytes", "dead_bytes", "indexes"], list(p)
 assert p["vantage_points"] == 4 and p["vantage_points_chosen"] is True and p["seed"] == 9
 assert p["series"] == 50 and p["file_bytes"] == int(sys.argv[2])
 t = datetime.datetime.strptime(p["last_commit"], "%Y-%m-%dT%H:%M:%SZ")

@@ -39,7 +39,7 @@ setup() {
 	run inetd '{"op":"info"}' --db "$DB"
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.op, .status, .payload.length, .payload.series, .payload.vantage_points_chosen, has("error")]' <<<"$output")" = '["info","OK",64,300,true,false]' ]
-	jq -e '.payload | (.format_version == 2) and (.mult == 1) and (.txn >= 2) and (.file_bytes > 4096)
+	jq -e '.payload | (.format_version == 3) and (.mult == 1) and (.txn >= 2) and (.file_bytes > 4096)
 		and (.last_commit | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"))' <<<"$output"
 	run cat "$BATS_TEST_TMPDIR/inetd.log"
 	[ "${#lines[@]}" -eq 1 ]

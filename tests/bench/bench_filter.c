@@ -5,13 +5,15 @@
  * about 50%, 10%, 1%, 0.1% and 0.01% selectivity, Q queries by stored id
  * (top 10), each answered by the planner's choice and by brute force over
  * the matching series (every matching series' true distance), and the
- * unfiltered index search for scale, and each plan forced (walk, scan)
- * to show what the planner chose between.  Prints one row per filter:
- * its selectivity (exact, from select), the plans the planner chose
- * (walks/scans), p50 and p99 of the planner's answer and of brute force,
- * their ratio at p50, each forced plan's p50, the unfiltered p50, the
- * mean result count, and the number of answers (of all three plans) that
- * differ from brute force (must be 0).
+ * unfiltered index search for scale, and each plan forced (walk, scan,
+ * index) to show what the planner chose between.  Prints one row per
+ * filter: its selectivity (exact, from select), the plans the planner
+ * chose (walks/scans/index), p50 and p99 of the planner's answer and of
+ * brute force, their ratio at p50, each forced plan's p50, the
+ * unfiltered p50, the mean result count, and the number of answers (of
+ * all four plans) that differ from brute force (must be 0).  The table
+ * comes twice: without metadata indexes, then after `tsdb index add` on
+ * the filters' fields (its time is printed), the same queries.
  *
  *   bench_filter [N [Q]]
  *
@@ -109,6 +111,8 @@ static int same(const tsdb_hit *a, uint32_t na, const tsdb_hit *b, uint32_t nb)
 	return 1;
 }
 
+static void table(const char *dir, size_t n, size_t nq, int indexed);
+
 int main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
@@ -124,21 +128,42 @@ int main(int argc, char **argv)
 	build(dir, n);
 	printf("# %zu series of length %d with the course's metadata, built in %.1f s; %zu queries by id, k = %d\n",
 	       n, LENGTH, bench_now() - t0, nq, K);
+	table(dir, n, nq, 0);
+	static const char *const fields[] = {"order", "level", "blarg", "vp", "std"};
+	size_t lens[5];
+	for (size_t i = 0; i < 5; i++)
+		lens[i] = strlen(fields[i]);
+	tsdb_err err;
+	t0 = bench_now();
+	if (tsdb_index_add(dir, fields, lens, 5, NULL, &err) < 0)
+		die("index add", &err);
+	printf("# tsdb index add order level blarg vp std: %.2f s\n", bench_now() - t0);
+	table(dir, n, nq, 1);
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_filter: could not remove %s\n", dir);
+	return 0;
+}
+
+static void table(const char *dir, size_t n, size_t nq, int indexed)
+{
 	tsdb_db db;
 	tsdb_err err;
 	if (tsdb_db_open(&db, dir, &err) < 0 || tsdb_db_kernel(&db, &err) < 0)
 		die("open", &err);
+	printf("# %s metadata indexes\n", indexed ? "with" : "without");
 	double *ti = malloc(nq * sizeof *ti), *tb = malloc(nq * sizeof *tb), *tu = malloc(nq * sizeof *tu);
-	double *tw = malloc(nq * sizeof *tw), *tsc = malloc(nq * sizeof *tsc);
-	printf("%-7s %9s %-9s %8s %8s %9s %9s %8s %8s %8s %10s %7s %5s\n", "filter", "matches", "plans", "p50 ms",
-	       "p99 ms", "brute p50", "brute p99", "speedup", "walk p50", "scan p50", "unfilt p50", "results",
-	       "wrong");
+	double *tw = malloc(nq * sizeof *tw), *tsc = malloc(nq * sizeof *tsc), *tix = malloc(nq * sizeof *tix);
+	printf("%-7s %9s %-12s %8s %8s %9s %9s %8s %8s %8s %9s %10s %7s %5s\n", "filter", "matches", "plans",
+	       "p50 ms", "p99 ms", "brute p50", "brute p99", "speedup", "walk p50", "scan p50", "index p50",
+	       "unfilt p50", "results", "wrong");
 	for (size_t f = 0; f < NFILTERS; f++) {
 		tsdb_pred *where = compile(filters[f].json);
 		uint64_t matches = count_matches(&db, where);
 		tsdb_rng rng;
 		tsdb_rng_seed(&rng, 5);
-		size_t walks = 0, scans = 0, wrong = 0;
+		size_t walks = 0, scans = 0, indexes = 0, wrong = 0;
 		double results = 0;
 		for (size_t q = 0; q < nq; q++) {
 			char id[32];
@@ -173,6 +198,12 @@ int main(int argc, char **argv)
 				die("scan", &err);
 			double s5 = bench_now();
 			wrong += !same(w, nw, b, nb);
+			qu.plan = TSDB_PLAN_INDEX;
+			if (tsdb_search_knn(&db, &qu, K, w, &nw, NULL, &err) < 0)
+				die("index", &err);
+			double s6 = bench_now();
+			wrong += !same(w, nw, b, nb);
+			tix[q] = (s6 - s5) * 1e3;
 			tw[q] = (s4 - s3) * 1e3;
 			tsc[q] = (s5 - s4) * 1e3;
 			tu[q] = (s1 - s0) * 1e3;
@@ -180,18 +211,19 @@ int main(int argc, char **argv)
 			tb[q] = (s3 - s2) * 1e3;
 			walks += st.plan == TSDB_PLAN_WALK;
 			scans += st.plan == TSDB_PLAN_SCAN;
+			indexes += st.plan == TSDB_PLAN_INDEX;
 			wrong += !same(a, na, b, nb);
 			results += na;
 			tsdb_query_free(&qu);
 		}
 		char plans[32];
-		snprintf(plans, sizeof plans, "%zuw/%zus", walks, scans);
+		snprintf(plans, sizeof plans, "%zuw/%zus/%zui", walks, scans, indexes);
 		double im = bench_pct(ti, nq, 0.5), ip = bench_pct(ti, nq, 0.99);
 		double bm = bench_pct(tb, nq, 0.5), bp = bench_pct(tb, nq, 0.99), um = bench_pct(tu, nq, 0.5);
-		double wm = bench_pct(tw, nq, 0.5), sm = bench_pct(tsc, nq, 0.5);
-		printf("%-7s %8.3f%% %-9s %8.3f %8.3f %9.3f %9.3f %7.1fx %8.3f %8.3f %10.3f %7.1f %5zu\n",
-		       filters[f].name, 100.0 * (double)matches / (double)n, plans, im, ip, bm, bp, bm / im, wm, sm, um,
-		       results / (double)nq, wrong);
+		double wm = bench_pct(tw, nq, 0.5), sm = bench_pct(tsc, nq, 0.5), xm = bench_pct(tix, nq, 0.5);
+		printf("%-7s %8.3f%% %-12s %8.3f %8.3f %9.3f %9.3f %7.1fx %8.3f %8.3f %9.3f %10.3f %7.1f %5zu\n",
+		       filters[f].name, 100.0 * (double)matches / (double)n, plans, im, ip, bm, bp, bm / im, wm, sm, xm,
+		       um, results / (double)nq, wrong);
 		fflush(stdout);
 		tsdb_pred_free(where);
 	}
@@ -201,9 +233,5 @@ int main(int argc, char **argv)
 	free(tu);
 	free(tw);
 	free(tsc);
-	char cmd[4200];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench_filter: could not remove %s\n", dir);
-	return 0;
+	free(tix);
 }

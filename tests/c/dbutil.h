@@ -92,13 +92,12 @@ static inline int same_hits(const tsdb_hit *a, uint32_t na, const tsdb_hit *b, u
  * "differential-queries"). */
 static int differential_queries;
 
-/* nq queries by id and by (perturbed) series against brute force. */
-static inline int differential(const char *dir, uint64_t qseed, int nq, double *frac)
+/* nq queries by id and by (perturbed) series against brute force, on an
+ * open snapshot (frac: the share of true distances computed). */
+static inline int differential_snapshot(tsdb_db *dbp, uint64_t qseed, int nq, double *frac)
 {
-	tsdb_db db;
+#define db (*dbp)
 	tsdb_err err;
-	if (tsdb_db_open(&db, dir, &err) < 0)
-		return printf("# open: %s\n", err.msg), 0;
 	tsdb_rng rng;
 	tsdb_rng_seed(&rng, qseed);
 	static const uint32_t ks[] = {1, 5, 20};
@@ -163,6 +162,18 @@ static inline int differential(const char *dir, uint64_t qseed, int nq, double *
 	}
 	if (frac)
 		*frac = total ? (double)computed / (double)total : 0;
+	return ok;
+#undef db
+}
+
+/* The same on the newest commit of the database in dir. */
+static inline int differential(const char *dir, uint64_t qseed, int nq, double *frac)
+{
+	tsdb_db db;
+	tsdb_err err;
+	if (tsdb_db_open(&db, dir, &err) < 0)
+		return printf("# open: %s\n", err.msg), 0;
+	int ok = differential_snapshot(&db, qseed, nq, frac);
 	tsdb_db_close(&db);
 	return ok;
 }

@@ -255,7 +255,7 @@ static void test_select_indexed(void)
 	tsdb_err err;
 	REQUIRE(tsdb_db_open(&a, plain, &err) == 0);
 	REQUIRE(tsdb_db_open(&b, dir, &err) == 0);
-	CHECK(a.nmidx == 0 && b.nmidx == NINDEXED && a.format == 2 && b.format == 3);
+	CHECK(a.nmidx == 0 && b.nmidx == NINDEXED && a.format == 3 && b.format == 3);
 	tsdb_rng r;
 	tsdb_rng_seed(&r, 5);
 	json_t *fields = json_pack("[ss]", "order", "mean");

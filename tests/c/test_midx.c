@@ -256,7 +256,7 @@ static void test_refusals(void)
 	tsdb_err err;
 	tsdb_db db;
 	REQUIRE(tsdb_db_open(&db, dir, &err) == 0);
-	CHECK(db.format == 2 && db.nmidx == 0);
+	CHECK(db.format == 3 && db.nmidx == 0 && db.midx_off == 0);
 	tsdb_db_close(&db);
 	const char *one[] = {"level"};
 	size_t one_len[] = {5};
@@ -290,12 +290,12 @@ static void test_refusals(void)
 	REQUIRE(tsdb_db_open(&db, dir, &err) == 0);
 	CHECK(db.nmidx == TSDB_MIDX_MAX);
 	tsdb_db_close(&db);
-	/* dropping every index gives format 2 back */
+	/* dropping every index leaves no catalog */
 	CHECK(tsdb_index_drop(dir, "level", 5, NULL, &err) == 0);
 	for (unsigned i = 0; i + 1 < TSDB_MIDX_MAX; i++)
 		CHECK(tsdb_index_drop(dir, many[i], many_len[i], NULL, &err) == 0);
 	REQUIRE(tsdb_db_open(&db, dir, &err) == 0);
-	CHECK(db.nmidx == 0 && db.format == 2);
+	CHECK(db.nmidx == 0 && db.midx_off == 0);
 	tsdb_db_close(&db);
 	CHECK(check_ok(dir));
 	char *dir2 = test_tmpdir();
@@ -341,7 +341,7 @@ static void test_check_finds_swapped_roots(void)
 		uint64_t words[COW_META_WORDS];
 		uint32_t nwords = w.snap.meta.nwords;
 		memcpy(words, w.snap.meta.words, sizeof words);
-		REQUIRE(tsdb_midx_append(&w, ix, 2, &words[nwords - 1], &err) == 0);
+		REQUIRE(tsdb_midx_append(&w, ix, 2, &words[nwords - 2], &err) == 0); /* the catalog word (db.h) */
 		REQUIRE(cow_commit(&w, words, nwords, &err) == 0);
 		tsdb_db_detach(&db);
 		cow_writer_close(&w);

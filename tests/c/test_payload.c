@@ -26,7 +26,7 @@ static void test_info(void)
 	REQUIRE(tsdb_db_open(&db, dir, &err) == 0);
 	json_t *info = tsdb_payload_info(&db, &err);
 	REQUIRE(info);
-	CHECK(json_object_size(info) == 11);
+	CHECK(json_object_size(info) == 12);
 	CHECK(int_member(info, "length") == 48 && int_member(info, "vantage_points") == 3 &&
 	      int_member(info, "seed") == 17 && int_member(info, "series") == 0);
 	CHECK(json_real_value(json_object_get(info, "mult")) == 2.0);

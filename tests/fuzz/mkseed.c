@@ -11,7 +11,10 @@
  * Grid length 16 and 4 vantage points keep each file well under 64 KiB
  * (the fuzzer's -max_len), so mutations land on structure rather than on
  * long arrays of doubles; one file has L 130 for the FFT kernel readers
- * use above TSDB_DIRECT_MAX_L.  Also writes truncations of the full file.
+ * use above TSDB_DIRECT_MAX_L.  Also writes truncations of the full file,
+ * and two format-3 files with metadata indexes (db-midx, db-midx-compact):
+ * catalog records, live and dead, and value-row trees over numbers,
+ * strings and booleans.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +71,66 @@ static void insert_range(const char *dir, size_t from, size_t to, uint32_t L)
 		tsdb_series_free(&s[i - from]);
 }
 
+/* The metadata of series i of the indexed seeds: mostly tsdb_synth_meta's
+ * (order -5..5, level "A".."F", vp true or false, ...), some series
+ * without any, and a few whose indexed fields are of other kinds (a real,
+ * a boolean, a long string, null, missing), so every key tag and the
+ * "no entry" cases are in the trees. */
+static void set_index_meta(tsdb_series *x, size_t i)
+{
+	tsdb_err err;
+	const char *odd = NULL;
+	switch (i % 13) {
+	case 3: return; /* no metadata */
+	case 5: odd = "{\"order\":2.5,\"level\":true,\"vp\":\"yes\"}"; break;
+	case 7: odd = "{\"order\":\"x\",\"level\":null}"; break;
+	case 9: odd = "{\"src\":\"mkseed\"}"; break;
+	case 11:
+		odd = "{\"order\":-0.0,\"level\":\"CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
+		      "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
+		      "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
+		      "CCCCCCCC\",\"vp\":false}";
+		break;
+	}
+	if (odd) {
+		x->meta = strdup(odd);
+		if (!x->meta)
+			fail("strdup", "out of memory");
+		x->meta_len = strlen(odd);
+	} else if (tsdb_synth_meta(11, i, x, &err) != 0) {
+		fail("tsdb_synth_meta", err.msg);
+	}
+}
+
+/* Series [from, to) of synthetic set 11 with set_index_meta's metadata. */
+static void insert_indexed(const char *dir, size_t from, size_t to, uint32_t L)
+{
+	tsdb_series s[64];
+	tsdb_err err;
+	if (to - from > sizeof s / sizeof s[0])
+		fail("insert_indexed", "batch too large");
+	for (size_t i = from; i < to; i++) {
+		tsdb_series *x = &s[i - from];
+		if (tsdb_synth_series(11, i, L, x, &err) != 0)
+			fail("tsdb_synth_series", err.msg);
+		set_index_meta(x, i);
+	}
+	if (tsdb_insert(dir, s, to - from, &(tsdb_insert_opts){0}, NULL, &err) != 0)
+		fail("tsdb_insert", err.msg);
+	for (size_t i = from; i < to; i++)
+		tsdb_series_free(&s[i - from]);
+}
+
+static void index_add(const char *dir, const char *const *fields, size_t n)
+{
+	size_t lens[8];
+	tsdb_err err;
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(fields[i]);
+	if (tsdb_index_add(dir, fields, lens, n, NULL, &err) != 0)
+		fail("tsdb_index_add", err.msg);
+}
+
 static void remove_ids(const char *dir, const char *const *ids, size_t n)
 {
 	size_t lens[8];
@@ -104,7 +167,8 @@ static void emit(const char *name, const unsigned char *buf, size_t len)
 }
 
 /* A fresh database directory under outdir (removed again by cleanup). */
-static void fresh(char *dir, size_t cap, const char *name, uint32_t L, uint32_t nvp)
+static void fresh_indexed(char *dir, size_t cap, const char *name, uint32_t L, uint32_t nvp,
+			  const char *const *fields, size_t nfields)
 {
 	snprintf(dir, cap, "%s/.mkseed-%s", outdir, name);
 	tsdb_params p;
@@ -113,8 +177,16 @@ static void fresh(char *dir, size_t cap, const char *name, uint32_t L, uint32_t 
 	p.nvp = nvp;
 	p.seed = 5;
 	tsdb_err err;
-	if (tsdb_init(dir, &p, &err) != 0)
-		fail("tsdb_init", err.msg);
+	size_t lens[8];
+	for (size_t i = 0; i < nfields; i++)
+		lens[i] = strlen(fields[i]);
+	if (tsdb_init_indexed(dir, &p, fields, lens, nfields, &err) != 0)
+		fail("tsdb_init_indexed", err.msg);
+}
+
+static void fresh(char *dir, size_t cap, const char *name, uint32_t L, uint32_t nvp)
+{
+	fresh_indexed(dir, cap, name, L, nvp, NULL, 0);
 }
 
 static void cleanup(const char *dir)
@@ -191,6 +263,26 @@ int main(int argc, char **argv)
 		emit(name, buf, cuts[i]);
 	}
 	free(buf);
+	cleanup(dir);
+
+	/* Metadata indexes (format 3): "order" and "level" from the start,
+	 * series with and without metadata in three batches, a removal, "vp"
+	 * and "mean" added later (filled from the stored series) and "mean"
+	 * dropped again, so the file holds dead catalog records and a dead
+	 * tree; both commit slots are format 3. */
+	fresh_indexed(dir, sizeof dir, "midx", SEED_L, SEED_NVP, (const char *const[]){"order", "level"}, 2);
+	insert_indexed(dir, 0, 8, SEED_L);
+	insert_indexed(dir, 8, 16, SEED_L);
+	remove_ids(dir, (const char *const[]){"ts-000002", "ts-000011"}, 2);
+	index_add(dir, (const char *const[]){"vp", "mean"}, 2);
+	if (tsdb_index_drop(dir, "mean", 4, NULL, &err) != 0)
+		fail("tsdb_index_drop", err.msg);
+	insert_indexed(dir, 16, 22, SEED_L);
+	save(dir, "db-midx");
+	/* The same compacted: one clean catalog, live trees only. */
+	if (tsdb_compact(dir, &before, &after, &err) != 0)
+		fail("tsdb_compact", err.msg);
+	save(dir, "db-midx-compact");
 	cleanup(dir);
 	return 0;
 }

@@ -2,8 +2,8 @@
 """killtest.py - SIGKILL the writer at random instants while handlers answer.
 
 Runs insert and remove batches (5 series each) through `tsdb`, and now and
-then adds or drops a metadata index, killing the writer process at a
-random moment in most runs.  The database keeps a metadata index on each
+then adds or drops a metadata index or compacts, killing the writer
+process at a random moment in most runs.  The database keeps a metadata index on each
 series' batch number from the start.  Meanwhile reader threads
 query through `tsdb-handler` (inetd mode: one process per request).  After
 every writer run, killed or not:
@@ -123,6 +123,9 @@ def main():
             if x < 0.08:
                 cmd = [tsdb, "index", ("drop" if indexed_i else "add"), "--db", db, "i"]
                 op = ("index", None)
+            elif x < 0.14:
+                cmd = [tsdb, "compact", "--db", db]
+                op = ("compact", None)
             elif present and x < 0.35:
                 b = rng.choice(sorted(present))
                 cmd = [tsdb, "remove", "--db", db] + ["b%05d-%d" % (b, i) for i in range(BATCH)]
@@ -154,6 +157,8 @@ def main():
             now = set(got)
             b = op[1]
             after = present | {b} if op[0] == "insert" else present - {b} if op[0] == "remove" else present
+            if op[0] == "compact" and [f for f in os.listdir(db) if f.endswith(".compact")] and p.returncode == 0:
+                failures.append("compact left its temporary file behind")
             if op[0] == "index":
                 listed = run([tsdb, "index", "list", "--db", db]).split()
                 was, indexed_i = indexed_i, "i" in listed

@@ -237,6 +237,7 @@ int cmd_info(const struct cmd *self, int argc, char **argv)
 	printf("txn             %llu\n", (unsigned long long)d.snap.meta.txn);
 	printf("last commit     %s\n", t ? t : "- (no series)");
 	printf("file bytes      %llu\n", (unsigned long long)d.snap.file_bytes);
+	printf("dead bytes      %llu\n", (unsigned long long)d.dead_bytes);
 	printf("indexes         %u\n", d.nmidx);
 	for (uint32_t i = 0; i < d.nmidx; i++)
 		printf("  index %s: %llu entries\n", d.midx[i].field, (unsigned long long)d.midx[i].root.count);

@@ -25,6 +25,7 @@
 #include "db.h"
 #include "err.h"
 #include "predicate.h"
+#include "writer.h"
 
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = TSDB_CLI_USAGE };
 
@@ -128,6 +129,8 @@ int compile_where(const char *text, tsdb_pred **out, tsdb_err *err);
 /* "tsdb: msg", with the database directory in front when the message does
  * not already name it.  Return EX_FAIL. */
 int fail_in(const char *dir, const tsdb_err *e);
+/* On standard error, what the compaction after an insert did, if any. */
+void report_compaction(const char *dir, const tsdb_insert_result *res);
 int fail(const tsdb_err *e);
 
 /* Opens the database of --db (or the default) read-only; -1 after the

@@ -110,6 +110,16 @@ int fail_in(const char *dir, const tsdb_err *e)
 	return EX_FAIL;
 }
 
+void report_compaction(const char *dir, const tsdb_insert_result *res)
+{
+	if (res->compacted)
+		fprintf(stderr, "tsdb: compacted %s after the commit: %llu bytes before, %llu after\n", dir,
+			(unsigned long long)res->bytes_before, (unsigned long long)res->bytes_after);
+	else if (res->compact_failed)
+		fprintf(stderr, "tsdb: %s: the commit stands, but compacting after it failed: %s\n", dir,
+			res->compact_err.msg);
+}
+
 int fail(const tsdb_err *e)
 {
 	return fail_in(NULL, e);

@@ -63,5 +63,11 @@ int cmd_ingest(const struct cmd *self, int argc, char **argv)
 	if (r.txn)
 		printf(", last txn %llu", (unsigned long long)r.txn);
 	printf("; %zu failed, %zu left in new/\n", r.failed, r.left);
+	if (r.compactions)
+		fprintf(stderr, "tsdb: compacted %s %zu time%s after a batch\n", dir, r.compactions,
+			r.compactions == 1 ? "" : "s");
+	if (r.compact_failures)
+		fprintf(stderr, "tsdb: %s: every batch stands, but %zu compaction%s after one failed: %s\n", dir,
+			r.compact_failures, r.compact_failures == 1 ? "" : "s", r.compact_err.msg);
 	return rc ? fail_in(dir, &e) : EX_OK;
 }

@@ -69,7 +69,7 @@ static int load(const struct insert_args *a, tsdb_batch *b, tsdb_err *e)
 	return tsdb_input_finish(b, &a->in, e);
 }
 
-static void report(const tsdb_insert_result *res, const tsdb_batch *b)
+static void report(const char *dir, const tsdb_insert_result *res, const tsdb_batch *b)
 {
 	if (res->txn)
 		printf("inserted %zu series (%zu replaced) in txn %llu\n", res->inserted,
@@ -79,6 +79,7 @@ static void report(const tsdb_insert_result *res, const tsdb_batch *b)
 	if (b->skipped)
 		fprintf(stderr, "tsdb: skipped %zu invalid input%s\n", b->skipped,
 			b->skipped == 1 ? "" : "s");
+	report_compaction(dir, res);
 }
 
 int cmd_insert(const struct cmd *self, int argc, char **argv)
@@ -110,7 +111,7 @@ int cmd_insert(const struct cmd *self, int argc, char **argv)
 		tsdb_err_has_item(&e) ? fail(&e) : fail_in(dir, &e);
 		goto out;
 	}
-	report(&res, &b);
+	report(dir, &res, &b);
 	rc = EX_OK;
 out:
 	tsdb_batch_free(&b);
