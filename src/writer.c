@@ -455,20 +455,96 @@ static void vps_from_db(const tsdb_db *db, vpset *v)
 	}
 }
 
-/* Chooses p->nvp of the candidates (sorted by id, then a seeded partial
- * shuffle: the same database contents and seed give the same choice),
- * writes a params record naming them and makes them *vs. */
-static int choose_vps(wstate *ws, const tsdb_params *p, candidate *c, size_t n, vpset *vs,
+#define TSDB_VP_CANDIDATES 200u /* series choose_spread weighs */
+#define TSDB_VP_PAIRS 1000u      /* pairs it weighs them on */
+
+/* Moves m seeded random picks of c[at..n) to c[at..at + m). */
+static void shuffle_in(candidate *c, size_t at, size_t m, size_t n, tsdb_rng *rng)
+{
+	for (size_t i = at; i < at + m && i < n; i++) {
+		size_t j = i + (size_t)tsdb_rng_below(rng, n - i);
+		candidate t = c[i];
+		c[i] = c[j];
+		c[j] = t;
+	}
+}
+
+/*
+ * Incremental pivot selection (Bustos, Navarro and Chavez, "Pivot
+ * selection techniques for proximity searching in metric spaces", 2003):
+ * the search's lower bound for a pair (a, b) is max_i |d(a, v_i) - d(b,
+ * v_i)|, and the larger it is on average, the fewer distances a search
+ * computes and the narrower its bands.  So the vantage points are taken
+ * one at a time, each the candidate that raises the mean bound over
+ * sample pairs the most.  Candidates are c[0..nc), the pairs' series
+ * c[nc..nc + 2 * npairs); the chosen ones end up in c[0..nvp).  Random
+ * choice, the former rule, keeps the bound's mean about 15% lower at
+ * 100,000 series of the course's data (bench_db).
+ */
+static int choose_spread(tsdb_kernel *k, candidate *c, size_t nc, size_t npairs, uint32_t nvp, tsdb_err *err)
+{
+	size_t ns = 2 * npairs;
+	double *d = malloc(nc * ns * sizeof *d), *lb = calloc(npairs, sizeof *lb);
+	if (!d || !lb) {
+		free(d);
+		free(lb);
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	}
+	for (size_t v = 0; v < nc; v++)
+		for (size_t x = 0; x < ns; x++)
+			d[v * ns + x] = tsdb_kernel_distance(k, c[nc + x].spectrum, c[nc + x].log_self, c[v].spectrum,
+							     c[v].log_self);
+	for (uint32_t i = 0; i < nvp; i++) {
+		size_t best = i;
+		double best_mean = -1;
+		for (size_t v = i; v < nc; v++) {
+			double sum = 0;
+			for (size_t a = 0; a < npairs; a++) {
+				double g = fabs(d[v * ns + 2 * a] - d[v * ns + 2 * a + 1]);
+				sum += g > lb[a] ? g : lb[a];
+			}
+			if (sum > best_mean) {
+				best_mean = sum;
+				best = v;
+			}
+		}
+		for (size_t a = 0; a < npairs; a++) {
+			double g = fabs(d[best * ns + 2 * a] - d[best * ns + 2 * a + 1]);
+			lb[a] = g > lb[a] ? g : lb[a];
+		}
+		/* swap candidate best into place i, rows of d with it */
+		candidate t = c[i];
+		c[i] = c[best];
+		c[best] = t;
+		for (size_t x = 0; x < ns; x++) {
+			double u = d[i * ns + x];
+			d[i * ns + x] = d[best * ns + x];
+			d[best * ns + x] = u;
+		}
+	}
+	free(d);
+	free(lb);
+	return 0;
+}
+
+/* Chooses p->nvp of the candidates (sorted by id, then seeded random
+ * picks: the same database contents and seed give the same choice) --
+ * by choose_spread among TSDB_VP_CANDIDATES picks when there are enough
+ * series for its sample, else the first picks -- writes a params record
+ * naming them and makes them *vs. */
+static int choose_vps(wstate *ws, tsdb_kernel *k, const tsdb_params *p, candidate *c, size_t n, vpset *vs,
 		      tsdb_err *err)
 {
 	qsort(c, n, sizeof *c, cand_cmp);
 	tsdb_rng rng;
 	tsdb_rng_seed(&rng, p->seed);
-	for (uint32_t i = 0; i < p->nvp; i++) {
-		size_t j = i + (size_t)tsdb_rng_below(&rng, n - i);
-		candidate t = c[i];
-		c[i] = c[j];
-		c[j] = t;
+	size_t nc = TSDB_VP_CANDIDATES, npairs = TSDB_VP_PAIRS;
+	if (n >= nc + 2 * npairs) {
+		shuffle_in(c, 0, nc + 2 * npairs, n, &rng);
+		if (choose_spread(k, c, nc, npairs, p->nvp, err) < 0)
+			return -1;
+	} else {
+		shuffle_in(c, 0, p->nvp, n, &rng);
 	}
 	const char *ids[TSDB_VP_MAX];
 	size_t lens[TSDB_VP_MAX];
@@ -1115,7 +1191,7 @@ static int insert_choose_vps(insert_txn *tx, tsdb_err *err)
 			cands[nc++] = (candidate){tx->series[i].id, tx->series[i].id_len, tx->pr[i].grid,
 						  tx->pr[i].spectrum, tx->pr[i].log_self};
 	if (rc == 0)
-		rc = choose_vps(ws, &tx->params, cands, nc, &tx->vs, err);
+		rc = choose_vps(ws, &tx->k, &tx->params, cands, nc, &tx->vs, err);
 	if (rc == 0) {
 		vp_trees_reset(ws);
 		tx->pv.nvp = tx->vs.n;
@@ -1296,7 +1372,7 @@ int tsdb_reindex(const char *dir, uint32_t nvp, uint64_t seed, int seed_given, t
 		}
 		size_t nc;
 		if (collect_stored(&ws, cands, ws.db.nseries, &nc, err) < 0 ||
-		    choose_vps(&ws, &p, cands, nc, &vs, err) < 0)
+		    choose_vps(&ws, &k, &p, cands, nc, &vs, err) < 0)
 			goto out;
 	} else {
 		/* Too few series to choose from: wait for inserts, as init does. */
