@@ -152,5 +152,5 @@ except tsdbclient.TsdbError as e:
 	run -1 in_ct dpkg-query -W tsdb python3-tsdbclient
 	[[ "$output" == *"no packages found matching tsdb"*"no packages found matching python3-tsdbclient"* ]]
 	run -0 in_ct systemctl list-units --failed --plain --no-legend
-	[ -z "$output" ]
+	[ -z "$output" ] || { echo "failed units: $output"; in_ct journalctl --no-pager -n 40; false; }
 }
