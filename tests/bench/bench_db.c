@@ -5,7 +5,11 @@
  *
  * usage: bench_db [N[:L]]...      (default: 1000:100 100000:100)
  * Each run creates a fresh database under $TMPDIR, mult 1, 20 vantage
- * points, and removes it afterwards.
+ * points, and removes it afterwards.  After each row, a line on growth:
+ * the insert rate of the first and the last tenth of the batches, the
+ * largest file size / live size seen after a batch, the compactions the
+ * writer did by itself, and the same first batches inserted with one
+ * worker (TSDB_WORKERS=1's path) for comparison.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,19 +44,52 @@ static void run(size_t n, uint32_t L, const char *tmp)
 	size_t nb = (n + BATCH - 1) / BATCH;
 	double *rate = malloc(nb * sizeof *rate);
 	tsdb_series *s = calloc(BATCH, sizeof *s);
+	double worst_ratio = 1;
+	size_t compactions = 0;
 	for (size_t b = 0; b < nb; b++) {
 		size_t len = (b + 1) * BATCH <= n ? BATCH : n - b * BATCH;
 		for (size_t i = 0; i < len; i++)
 			if (tsdb_synth_series(7, b * BATCH + i, L, &s[i], &err) < 0)
 				die("gen", &err);
+		tsdb_insert_result res;
 		double t0 = bench_now();
-		if (tsdb_insert(dir, s, len, NULL, NULL, &err) < 0)
+		if (tsdb_insert(dir, s, len, NULL, &res, &err) < 0)
 			die("insert", &err);
 		rate[b] = (double)len / (bench_now() - t0);
+		compactions += (size_t)res.compacted;
+		for (size_t i = 0; i < len; i++)
+			tsdb_series_free(&s[i]);
+		tsdb_db g;
+		if (tsdb_db_open(&g, dir, &err) < 0)
+			die("open", &err);
+		double ratio = (double)g.snap.size / (double)(g.snap.size - g.dead_bytes);
+		worst_ratio = ratio > worst_ratio ? ratio : worst_ratio;
+		tsdb_db_close(&g);
+	}
+	/* the first batches again, on one worker, into a database of their own */
+	size_t nb1 = nb < 5 ? nb : 5;
+	double *rate1 = malloc(nb1 * sizeof *rate1);
+	char dir1[4200];
+	snprintf(dir1, sizeof dir1, "%s.one", dir);
+	if (tsdb_init(dir1, &p, &err) < 0)
+		die("init", &err);
+	tsdb_insert_opts one = {.workers = 1};
+	for (size_t b = 0; b < nb1; b++) {
+		size_t len = (b + 1) * BATCH <= n ? BATCH : n - b * BATCH;
+		for (size_t i = 0; i < len; i++)
+			if (tsdb_synth_series(7, b * BATCH + i, L, &s[i], &err) < 0)
+				die("gen", &err);
+		double t0 = bench_now();
+		if (tsdb_insert(dir1, s, len, &one, NULL, &err) < 0)
+			die("insert", &err);
+		rate1[b] = (double)len / (bench_now() - t0);
 		for (size_t i = 0; i < len; i++)
 			tsdb_series_free(&s[i]);
 	}
 	free(s);
+	size_t tenth = nb / 10 ? nb / 10 : 1;
+	double first = bench_pct(rate, tenth, 0.5), last = bench_pct(rate + nb - tenth, tenth, 0.5);
+	double all1 = bench_pct(rate1, nb1, 0.5), all = bench_pct(rate, nb1, 0.5);
 
 	tsdb_db db, dbs;
 	if (tsdb_db_open(&db, dir, &err) < 0 || tsdb_db_open(&dbs, dir, &err) < 0 ||
@@ -109,12 +146,18 @@ static void run(size_t n, uint32_t L, const char *tmp)
 	       bp = bench_pct(tb, nq, 0.99), fm = bench_pct(fr, nq, 0.5), f9 = bench_pct(fr, nq, 0.9), sm = bench_pct(ts, nq, 0.5);
 	printf("%8zu %5u %6s %7zu %10.0f %9.3f %9.3f %9.3f %9.3f %8.1fx %9.3f %8.1fx %8.2f%% %8.2f%% %6zu\n", n, L,
 	       db.kernel.direct ? "direct" : "fft", nq, ins, im, ip, bm, bp, bm / im, sm, sm / im, fm, f9, mismatches);
+	printf("  growth: insert/s %.0f over the first tenth of the batches, %.0f over the last; "
+	       "file/live at most %.2f after a batch (%zu compactions); file %llu bytes, %llu dead; "
+	       "first %zu batches %.0f/s on every core, %.0f/s on one (%.2fx)\n",
+	       first, last, worst_ratio, compactions, (unsigned long long)db.snap.size,
+	       (unsigned long long)db.dead_bytes, nb1, all, all1, all / all1);
 	fflush(stdout);
 	tsdb_db_close(&db);
 	tsdb_db_close(&dbs);
 	free(ts);
-	char cmd[4200];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	free(rate1);
+	char cmd[8500];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, dir1);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench_db: could not remove %s\n", dir);
 	free(rate);
