@@ -5,7 +5,9 @@
 # in the same run the same load against empty-handler (linked like the
 # handler, answering without a database): the floor of process-per-
 # connection.  Each cell is the median over ROUNDS runs of REQS requests,
-# the floor's and the handler's runs interleaved.
+# the floor's and the handler's runs interleaved.  SIZES="1000 100000"
+# sets the database sizes; HANDLER_DB_N=DIR uses the database in DIR for
+# size N (its ids ts-000000...) instead of building one, and keeps it.
 set -euo pipefail
 build=${1:-build}
 bin="$build/bin"
@@ -57,10 +59,15 @@ pair() {
 
 printf 'service benchmark: with_id k=10 through systemd-socket-activate --accept, %s requests x %s rounds (medians)\n' "$reqs" "$rounds"
 printf '%8s %-14s %4s %10s %10s %10s %8s %14s\n' series handler conc "p50 ms" "p99 ms" "req/s" errors "p50 / floor"
-for n in 1000 100000; do
+for n in ${SIZES:-1000 100000}; do
 	db="$work/db$n"
-	"$bin/tsdb" init --db "$db" --length 100 >/dev/null
-	"$bin/tsdb" gen "$n" --seed 1 --length 100 | "$bin/tsdb" insert --db "$db" - >/dev/null
+	given="HANDLER_DB_$n"
+	if [ -n "${!given:-}" ]; then
+		db=${!given}
+	else
+		"$bin/tsdb" init --db "$db" --length 100 >/dev/null
+		"$bin/tsdb" gen "$n" --seed 1 --length 100 | "$bin/tsdb" insert --db "$db" - >/dev/null
+	fi
 	serve "$build/bench/empty-handler"
 	floor_addr="127.0.0.1:$port"
 	serve "$bin/tsdb-handler" --db "$db"
@@ -75,5 +82,5 @@ for n in 1000 100000; do
 	done
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	pids=()
-	rm -rf "$db"
+	[ -n "${!given:-}" ] || rm -rf "$db"
 done
