@@ -3,6 +3,9 @@
  * force (differential over thousands of queries, through inserts before and
  * after the vantage points are chosen, removals and replaces, at two
  * kernel multipliers), and a stored series' own points find it at 0.
+ * At scale too: 20,000 series in batches (200,000 with TSDB_FULL=1), where
+ * the vantage points come from incremental selection and the walk takes
+ * the sparsest index, with automatic compactions on the way.
  */
 #include "dbutil.h"
 
@@ -46,6 +49,23 @@ static void exact_search(double mult, uint32_t L, size_t n)
 }
 
 static void test_exact_mult1(void) { exact_search(1, 100, 2000); }
+
+static void test_exact_at_scale(void)
+{
+	const char *full = getenv("TSDB_FULL");
+	size_t n = full && strcmp(full, "1") == 0 ? 200000 : 20000, batch = n / 10;
+	char *dir = new_db(100, 20);
+	for (size_t b = 0; b < n; b += batch) {
+		tsdb_series *s = gen(12, b, b + batch, 100);
+		REQUIRE(insert(dir, s, batch, 0) == 0);
+		gen_free(s, batch);
+	}
+	double frac;
+	CHECK(differential(dir, 21, 200, &frac));
+	printf("# %zu series: true distances for %.2f%% of the series per query\n", n, 100 * frac);
+	CHECK(check_ok(dir));
+	test_rmtree(dir);
+}
 static void test_exact_mult10(void) { exact_search(10, 64, 2000); }
 
 /* A query with a stored series' own points finds it at distance exactly 0,
@@ -82,6 +102,7 @@ int main(void)
 	RUN(test_self_query_zero);
 	RUN(test_exact_mult1);
 	RUN(test_exact_mult10);
+	RUN(test_exact_at_scale);
 	FIGURE("differential-queries", "%d", differential_queries);
 	return tap_done();
 }
