@@ -369,6 +369,34 @@ static int walk_vp(tsdb_db *db, const tsdb_query *q, tsdb_err *err)
 	return (int)best;
 }
 
+/* One direction of the walk: a cursor running TSDB_WALK_AHEAD keys ahead
+ * of the walk, the keys it passed waiting in a ring with their pivot rows
+ * already loading.  The walk reads keys in order from a tree whose nodes
+ * and pivot rows lie all over the file; fetching the pivot rows several
+ * keys before they are needed overlaps those misses. */
+#define TSDB_WALK_AHEAD 8u
+
+typedef struct walk_side {
+	rbt_cursor c;
+	int r;                 /* the cursor's last answer */
+	int up;                /* direction */
+	double key[TSDB_WALK_AHEAD];
+	uint64_t pivot[TSDB_WALK_AHEAD];
+	unsigned head, n;
+} walk_side;
+
+static int side_fill(const tsdb_db *db, walk_side *w, tsdb_err *err)
+{
+	while (w->r == 1 && w->n < TSDB_WALK_AHEAD) {
+		unsigned at = (w->head + w->n++) % TSDB_WALK_AHEAD;
+		w->key[at] = rbt_distrow_distance(w->c.node.key);
+		w->pivot[at] = w->c.node.value;
+		prefetch_off(db, w->pivot[at]);
+		w->r = w->up ? rbt_next(&w->c, err) : rbt_prev(&w->c, err);
+	}
+	return w->r < 0 ? -1 : 0;
+}
+
 static int vp_walk(tsdb_db *db, const tsdb_query *q, const visitor *v, tsdb_search_stats *st,
 		   tsdb_err *err)
 {
@@ -378,25 +406,32 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, const visitor *v, tsdb_sear
 		return -1;
 	uint32_t best = (uint32_t)chosen;
 	double center = q->vpdist[best];
-	rbt_cursor up, down;
-	rbt_cursor_init(&up, &db->snap, &rbt_key_distrow, db->vpidx[best]);
-	rbt_cursor_init(&down, &db->snap, &rbt_key_distrow, db->vpidx[best]);
+	walk_side *side = calloc(2, sizeof *side);
+	double *buf = malloc(tsdb_rec_hot_bytes(db, !db->kernel.direct));
+	if (!side || !buf) {
+		free(side);
+		free(buf);
+		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
+	}
+	walk_side *up = &side[0], *down = &side[1];
+	rbt_cursor_init(&up->c, &db->snap, &rbt_key_distrow, db->vpidx[best]);
+	rbt_cursor_init(&down->c, &db->snap, &rbt_key_distrow, db->vpidx[best]);
+	up->up = 1;
 	uint8_t key[12];
 	rbt_distrow_put(key, center, 0);
-	int ru = rbt_seek_ge(&up, key, err);
-	int rd = ru < 0 ? -1 : rbt_seek_le(&down, key, err);
-	if (rd == 1 && ru == 1 && down.node.off == up.node.off)
-		rd = rbt_prev(&down, err);
 	cand_heap heap = {0};
 	int rc = -1;
-	double *buf = malloc(tsdb_rec_hot_bytes(db, !db->kernel.direct));
-	if (!buf)
-		return tsdb_errf(err, TSDB_E_UNKNOWN, "out of memory");
-	while (ru >= 0 && rd >= 0 && (heap.n || ru == 1 || rd == 1)) {
-		double gu = ru == 1 ? rbt_distrow_distance(up.node.key) - center : INFINITY;
-		double gd = rd == 1 ? center - rbt_distrow_distance(down.node.key) : INFINITY;
-		int go_up = gu <= gd;
-		double gap = go_up ? gu : gd;
+	up->r = rbt_seek_ge(&up->c, key, err);
+	down->r = up->r < 0 ? -1 : rbt_seek_le(&down->c, key, err);
+	if (down->r == 1 && up->r == 1 && down->c.node.off == up->c.node.off)
+		down->r = rbt_prev(&down->c, err);
+	if (up->r < 0 || down->r < 0 || side_fill(db, up, err) < 0 || side_fill(db, down, err) < 0)
+		goto fail;
+	while (heap.n || up->n || down->n) {
+		double gu = up->n ? up->key[up->head] - center : INFINITY;
+		double gd = down->n ? center - down->key[down->head] : INFINITY;
+		walk_side *w = gu <= gd ? up : down;
+		double gap = gu <= gd ? gu : gd;
 		if (heap.n && heap.c[0].lb <= gap) {
 			cand c = heap_pop(&heap);
 			if (c.lb > bound + TSDB_PRUNE_SLACK)
@@ -406,31 +441,29 @@ static int vp_walk(tsdb_db *db, const tsdb_query *q, const visitor *v, tsdb_sear
 				goto out;
 			continue;
 		}
-		if (gap > bound + TSDB_PRUNE_SLACK || (ru != 1 && rd != 1))
+		if (gap > bound + TSDB_PRUNE_SLACK || !w->n)
 			break; /* the heap is empty or its best is above gap */
 		st->visited++;
 		tsdb_pivot pv;
-		if (tsdb_pivot_read(db, go_up ? up.node.value : down.node.value, &pv, err) < 0)
+		uint64_t pivot = w->pivot[w->head];
+		w->head = (w->head + 1) % TSDB_WALK_AHEAD;
+		w->n--;
+		if (tsdb_pivot_read(db, pivot, &pv, err) < 0)
 			goto out;
 		double lb = lower_bound(q, pv.vpdist, db->nchosen);
 		if ((int64_t)pv.row != q->exclude_row && lb <= bound + TSDB_PRUNE_SLACK &&
 		    heap_push(&heap, (cand){lb, pv.off}, err) < 0)
 			goto out;
-		/* The next pivot row on this side starts loading now: it is read
-		 * when the walk next comes this way. */
-		if (go_up) {
-			if ((ru = rbt_next(&up, err)) == 1)
-				prefetch_off(db, up.node.value);
-		} else if ((rd = rbt_prev(&down, err)) == 1) {
-			prefetch_off(db, down.node.value);
-		}
+		if (side_fill(db, w, err) < 0)
+			goto fail;
 	}
-	if (ru < 0 || rd < 0)
-		tsdb_errctx(err, "%s", db->path);
-	else
-		rc = 0;
+	rc = 0;
+	goto out;
+fail:
+	tsdb_errctx(err, "%s", db->path);
 out:
 	free(buf);
+	free(side);
 	free(heap.c);
 	return rc;
 }
